@@ -1,0 +1,36 @@
+# pp-vae: one entry point. `make run` sets up and runs the course; `make test` sets up and tests.
+# Both create .venv with Python >= 3.12 when it is missing (set PYTHON=... to choose one).
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.pp-vae-installed
+OUT     ?= build/course
+PYTEST_ARGS ?=
+
+.PHONY: run test bench setup clean help
+
+help:
+	@echo "make run    set up .venv and run the whole course -> $(OUT)/index.html"
+	@echo "make test   set up .venv and run the test suite (unit tests + notebooks)"
+	@echo "make bench  set up .venv and run the benchmarks -> benchmarks/RESULTS.md"
+	@echo "make clean  remove build outputs (keeps .venv)"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || { python=$$(scripts/find-python) && echo "creating $(VENV) with $$python" && "$$python" -m venv $(VENV); }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/pp-vae course --out $(OUT)
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf build

@@ -1,0 +1,45 @@
+"""The package's declared dependencies, its conda environment and its entry points agree."""
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONDA_TO_PYPI = {"pytorch": "torch"}
+CONDA_ONLY = {"python", "pip", "cxx-compiler"}
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[ ;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _pyproject():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_environment_yml_names_the_same_packages_as_pyproject():
+    project = _pyproject()["project"]
+    declared = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]}
+    conda = set()
+    text = (ROOT / "environment.yml").read_text()
+    for line in text[text.index("dependencies:"):].splitlines():
+        match = re.match(r"^\s*-\s+([A-Za-z0-9_.\-]+)", line.split("#")[0])
+        if match:
+            name = _name(match.group(1))
+            conda.add(CONDA_TO_PYPI.get(name, name))
+    assert conda - CONDA_ONLY == declared
+    assert re.search(r"^\s*-\s+python=3\.12\s*$", (ROOT / "environment.yml").read_text(), re.M)
+
+
+def test_python_floor_and_console_script():
+    project = _pyproject()["project"]
+    assert project["requires-python"] == ">=3.12"
+    assert project["scripts"]["pp-vae"] == "pp_vae.cli:main"
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"```(?:bash|sh)?\n(.*?)```", readme, re.S)
+    assert commands[0].strip().endswith("make run") and commands[1].strip().endswith("make test")
+    ci = [l for l in (ROOT / ".ci" / "run").read_text().splitlines() if l.strip() and not l.startswith(("#", "set ", "cd "))]
+    assert ci == ["make test"]
