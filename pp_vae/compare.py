@@ -1,0 +1,132 @@
+"""Side by side: the same Stan model and data through several inference methods.
+
+Each method returns draws under Stan's flattened, 1-based names (``beta[1]``, ``theta[8]``,
+transformed parameters included); :func:`summarise` turns them into the same summary for every
+method, so a new method (mean-field VI, lecture 3) is one more entry in :data:`METHODS`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pp_vae import stan as stan_
+
+QUANTILES = (0.05, 0.95)
+
+
+@dataclass
+class MethodResult:
+    """What one method produced: draws by flattened name, its wall-clock and its own diagnostics."""
+
+    method: str
+    seconds: float
+    draws: dict[str, np.ndarray]
+    """Flattened name -> draws of shape ``(chains, draws)``."""
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Method-level numbers beside ``seconds`` in the JSON (e.g. mean-field's ``khat``)."""
+
+
+def summarise(draws: dict[str, np.ndarray]) -> dict[str, dict[str, float | None]]:
+    """Mean, sd, 5% and 95% quantiles, bulk/tail ESS, R-hat and the mean's MCSE for each scalar."""
+    import arviz as az
+
+    out = {}
+    for name, values in draws.items():
+        values = np.asarray(values, dtype=float)
+        chains = values if values.ndim == 2 else values[None, :]
+        ess_bulk = float(az.ess(chains, method="bulk"))
+        q5, q95 = np.quantile(chains, QUANTILES)
+        out[name] = {
+            "mean": float(chains.mean()),
+            "sd": float(chains.std(ddof=1)),
+            "q5": float(q5),
+            "q95": float(q95),
+            "ess_bulk": ess_bulk,
+            "ess_tail": float(az.ess(chains, method="tail", prob=QUANTILES)),
+            "rhat": float(az.rhat(chains)) if chains.shape[0] > 1 else None,
+            "mcse_mean": float(chains.std(ddof=1) / np.sqrt(ess_bulk)),
+        }
+    return out
+
+
+def run_nuts(program: stan_.StanProgram, data: dict[str, Any], *, draws: int, seed: int | None, chains: int = 4) -> MethodResult:
+    """NUTS through PyStan; diagnostics from ArviZ, wall-clock of sampling alone (not the build)."""
+    idata = stan_.sample(program, data, chains=chains, draws=draws, warmup=max(draws, 1000), seed=seed)
+    names = stan_.parameter_names(program)
+    flat = stan_.flatten_draws(idata.posterior, names)
+    seconds = float(idata.posterior.attrs["sampling_seconds"])
+    diagnostics = stan_.diagnostics(idata, names).as_dict()
+    diagnostics["min_ess_bulk_per_second"] = diagnostics["min_ess_bulk"] / seconds
+    return MethodResult("nuts", seconds, flat, diagnostics)
+
+
+Runner = Callable[..., MethodResult]
+METHODS: dict[str, Runner] = {"nuts": run_nuts}
+
+
+@dataclass
+class Comparison:
+    """Every method's result on one model and dataset."""
+
+    model: str
+    parameters: list[str]
+    results: dict[str, MethodResult]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``pp-vae compare`` JSON contract (see DESIGN.md)."""
+        methods = {}
+        for name, result in self.results.items():
+            summary = summarise(result.draws)
+            methods[name] = {
+                "seconds": result.seconds,
+                "summary": {p: summary[p] for p in self.parameters},
+                "diagnostics": result.diagnostics,
+                **result.extra,
+            }
+        return {"model": self.model, "parameters": self.parameters, "methods": methods}
+
+    def table(self) -> str:
+        """A plain-text side-by-side table: mean and sd per parameter and method."""
+        summaries = {m: summarise(r.draws) for m, r in self.results.items()}
+        width = max(len(p) for p in self.parameters) + 2
+        header = f"{'parameter':<{width}}" + "".join(f"{m + ' mean':>14}{m + ' sd':>12}" for m in summaries)
+        lines = [header, "-" * len(header)]
+        for p in self.parameters:
+            lines.append(f"{p:<{width}}" + "".join(f"{s[p]['mean']:>14.4g}{s[p]['sd']:>12.4g}" for s in summaries.values()))
+        footer = "  ".join(f"{m}: {r.seconds:.2f} s" for m, r in self.results.items())
+        return "\n".join(lines + ["", footer])
+
+
+def compare(
+    model: str | Path,
+    data: dict[str, Any] | str | Path,
+    methods: Sequence[str] = ("nuts",),
+    *,
+    draws: int = 1000,
+    seed: int | None = None,
+    extra_fields: str = "error",
+) -> Comparison:
+    """Run each of ``methods`` on ``model`` and ``data`` and collect their draws side by side."""
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}")
+    if not methods:
+        raise ValueError(f"give at least one method ({', '.join(METHODS)})")
+    program = stan_.load_program(model)
+    if not program.parameters:
+        raise ValueError(f"Stan program {program.name!r} declares no parameters: there is nothing to infer")
+    clean = stan_.check_data(program, data, extra_fields=extra_fields)
+    results = {}
+    for method in methods:
+        start = time.perf_counter()
+        results[method] = METHODS[method](program, clean, draws=draws, seed=seed)
+        results[method].extra.setdefault("total_seconds", time.perf_counter() - start)
+    parameters = list(next(iter(results.values())).draws)
+    return Comparison(program.name, parameters, results)
