@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/pp-vae course --out $(OUT)
+	$(PY) -m pp_vae.cli course --out $(OUT)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -67,8 +67,34 @@ def run_nuts(program: stan_.StanProgram, data: dict[str, Any], *, draws: int, se
     return MethodResult("nuts", seconds, flat, diagnostics)
 
 
+def run_meanfield(program: stan_.StanProgram, data: dict[str, Any], *, draws: int, seed: int | None, chains: int = 4) -> MethodResult:
+    """Mean-field Gaussian VI through the Stan bridge; ``draws * chains`` independent draws, PSIS k-hat."""
+    from pp_vae.vi import fit_stan_meanfield
+
+    fit = fit_stan_meanfield(program, data, num_samples=draws * chains, seed=seed or 0, progress=False)
+    diagnostics = {
+        "final_elbo": float(np.mean(fit.elbo[-100:])),
+        "steps": int(fit.elbo.size),
+        "khat": fit.khat,
+        "khat_reading": fit.khat_reading,
+    }
+    return MethodResult("meanfield", fit.seconds, fit.draws, diagnostics, {"khat": fit.khat})
+
+
 Runner = Callable[..., MethodResult]
-METHODS: dict[str, Runner] = {"nuts": run_nuts}
+METHODS: dict[str, Runner] = {"nuts": run_nuts, "meanfield": run_meanfield}
+
+
+def exact_posteriors(program_name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Closed-form posteriors (``scipy.stats`` frozen) for the bundled conjugate programs, else ``{}``."""
+    from pp_vae.conjugate import BetaBernoulli, NormalKnownVariance
+
+    if program_name == "beta_bernoulli":
+        return {"theta": BetaBernoulli(alpha=data["alpha"], beta=data["beta"]).posterior(data["y"])}
+    if program_name == "normal_known_variance":
+        model = NormalKnownVariance(prior_mean=data["prior_mean"], prior_sd=data["prior_sd"], noise_sd=data["noise_sd"])
+        return {"mu": model.posterior(data["y"])}
+    return {}
 
 
 @dataclass
@@ -78,6 +104,8 @@ class Comparison:
     model: str
     parameters: list[str]
     results: dict[str, MethodResult]
+    exact: dict[str, Any] = field(default_factory=dict)
+    """Closed-form posteriors by parameter name, when the model has them."""
 
     def to_json(self) -> dict[str, Any]:
         """The ``pp-vae compare`` JSON contract (see DESIGN.md)."""
@@ -90,17 +118,55 @@ class Comparison:
                 "diagnostics": result.diagnostics,
                 **result.extra,
             }
-        return {"model": self.model, "parameters": self.parameters, "methods": methods}
+        report: dict[str, Any] = {"model": self.model, "parameters": self.parameters, "methods": methods}
+        if self.exact:
+            report["exact"] = {
+                p: {"mean": float(d.mean()), "sd": float(d.std()), "q5": float(d.ppf(0.05)), "q95": float(d.ppf(0.95))}
+                for p, d in self.exact.items()
+            }
+        return report
+
+    def tidy(self) -> Any:
+        """One row per parameter and method: mean, sd, 5/95% quantiles, and against NUTS (when run):
+        mean error in NUTS-sd units, sd ratio, the share of NUTS draws inside the method's 90% interval;
+        wall-clock, ESS/s, k-hat; an ``exact`` row where a closed form exists."""
+        import pandas as pd
+
+        summaries = {m: summarise(r.draws) for m, r in self.results.items()}
+        nuts = self.results.get("nuts")
+        rows = []
+        for p in self.parameters:
+            if p in self.exact:
+                d = self.exact[p]
+                rows.append({"parameter": p, "method": "exact", "mean": d.mean(), "sd": d.std(), "q5": d.ppf(0.05), "q95": d.ppf(0.95)})
+            for m, result in self.results.items():
+                s = summaries[m][p]
+                row = {"parameter": p, "method": m, "mean": s["mean"], "sd": s["sd"], "q5": s["q5"], "q95": s["q95"],
+                       "seconds": result.seconds, "ess_per_second": s["ess_bulk"] / result.seconds if result.seconds else None,
+                       "khat": result.extra.get("khat")}
+                if nuts is not None and m != "nuts":
+                    ref = summaries["nuts"][p]
+                    nuts_draws = np.ravel(nuts.draws[p])
+                    row["mean_error_in_nuts_sd"] = (s["mean"] - ref["mean"]) / ref["sd"] if ref["sd"] else None
+                    row["sd_ratio_to_nuts"] = s["sd"] / ref["sd"] if ref["sd"] else None
+                    row["nuts_mass_in_90pct_interval"] = float(np.mean((nuts_draws >= s["q5"]) & (nuts_draws <= s["q95"])))
+                rows.append(row)
+        return pd.DataFrame(rows)
 
     def table(self) -> str:
         """A plain-text side-by-side table: mean and sd per parameter and method."""
         summaries = {m: summarise(r.draws) for m, r in self.results.items()}
         width = max(len(p) for p in self.parameters) + 2
-        header = f"{'parameter':<{width}}" + "".join(f"{m + ' mean':>14}{m + ' sd':>12}" for m in summaries)
+        exact = {p: (d.mean(), d.std()) for p, d in self.exact.items()}
+        header = f"{'parameter':<{width}}" + ("" if not exact else f"{'exact mean':>14}{'exact sd':>12}")
+        header += "".join(f"{m + ' mean':>16}{m + ' sd':>14}" for m in summaries)
         lines = [header, "-" * len(header)]
         for p in self.parameters:
-            lines.append(f"{p:<{width}}" + "".join(f"{s[p]['mean']:>14.4g}{s[p]['sd']:>12.4g}" for s in summaries.values()))
-        footer = "  ".join(f"{m}: {r.seconds:.2f} s" for m, r in self.results.items())
+            cells = "" if not exact else (f"{exact[p][0]:>14.4g}{exact[p][1]:>12.4g}" if p in exact else " " * 26)
+            lines.append(f"{p:<{width}}" + cells + "".join(f"{s[p]['mean']:>16.4g}{s[p]['sd']:>14.4g}" for s in summaries.values()))
+        footer = "  ".join(
+            f"{m}: {r.seconds:.2f} s" + (f", k-hat {r.extra['khat']:.2f}" if "khat" in r.extra else "") for m, r in self.results.items()
+        )
         return "\n".join(lines + ["", footer])
 
 
@@ -129,4 +195,4 @@ def compare(
         results[method] = METHODS[method](program, clean, draws=draws, seed=seed)
         results[method].extra.setdefault("total_seconds", time.perf_counter() - start)
     parameters = list(next(iter(results.values())).draws)
-    return Comparison(program.name, parameters, results)
+    return Comparison(program.name, parameters, results, exact_posteriors(program.name, clean))

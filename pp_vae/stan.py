@@ -321,3 +321,32 @@ def diagnostics(idata: Any, var_names: list[str] | None = None, rhat_max: float 
             "the draws may be biased (try a non-centred parameterisation or a higher adapt delta)."
         )
     return Diagnostics(rhat, bulk, tail, divergent, draws, warnings)
+
+
+class StanDensity:
+    """In-process log density, gradient and constraining transform of a built Stan program.
+
+    PyStan's ``log_prob`` goes through httpstan's HTTP server (about 2.5 ms a call here); this calls
+    the same compiled module directly (about 0.03 ms), which makes VI through Stan practical.
+    """
+
+    def __init__(self, posterior: Any) -> None:
+        import httpstan.models
+
+        self._module = httpstan.models.import_services_extension_module(posterior.model_name)
+        self._data = posterior.data
+        self.param_names = posterior.param_names
+        self.dims = posterior.dims
+        self.constrained_param_names = posterior.constrained_param_names
+
+    def log_prob(self, u: Any, adjust_transform: bool = True) -> float:
+        """``log p(u, data)`` at unconstrained ``u`` (with the Jacobian when ``adjust_transform``), up to a constant."""
+        return self._module.log_prob(self._data, [float(x) for x in u], adjust_transform)
+
+    def grad_log_prob(self, u: Any) -> list[float]:
+        """Gradient of the Jacobian-adjusted log density at unconstrained ``u``."""
+        return self._module.log_prob_grad(self._data, [float(x) for x in u], True)
+
+    def constrain_pars(self, u: Any, include_tparams: bool = True, include_gqs: bool = False) -> list[float]:
+        """Constrained parameters (and transformed parameters) at unconstrained ``u``, Stan's order."""
+        return self._module.write_array(self._data, [float(x) for x in u], include_tparams, include_gqs)
