@@ -104,6 +104,6 @@ def test_bad_data_fails_before_building_with_the_field_named():
 
 def test_bundled_programs_are_found_and_compile():
     assert stan.available_programs() == [
-        "beta_bernoulli", "eight_schools_centered", "eight_schools_noncentered", "logistic_regression", "normal_known_variance"]
+        "beta_bernoulli", "correlated_gaussian", "eight_schools_centered", "eight_schools_noncentered", "logistic_regression", "normal_known_variance"]
     for name in stan.available_programs():
         assert stan.load_program(name).parameters

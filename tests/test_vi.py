@@ -16,11 +16,6 @@ from pp_vae.info import gaussian_kl
 from tests.reference import reference
 
 FLIPS = [1, 0, 1, 1, 1, 0, 1, 1, 0, 1]
-CORRELATED = """
-data { real<lower=-1, upper=1> rho; }
-parameters { vector[2] z; }
-model { z ~ multi_normal([0, 0]', [[1, rho], [rho, 1]]); }
-"""
 
 
 def _fixed_normal_guide(loc, scale):
@@ -63,7 +58,7 @@ def test_autoguide_on_eight_schools_keeps_stan_names():
 
 @pytest.mark.slow
 def test_mean_field_on_a_correlated_gaussian_shrinks_sd_to_sqrt_one_minus_rho_squared():
-    program = stan.load_program(CORRELATED)
+    program = stan.load_program("correlated_gaussian")
     for rho in (0.0, 0.9):
         fit = vi.fit_stan_meanfield(program, {"rho": rho}, steps=2000, num_samples=8000, progress=False, seed=2)
         for name in ("z[1]", "z[2]"):
