@@ -43,3 +43,16 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert commands[0].strip().endswith("make run") and commands[1].strip().endswith("make test")
     ci = [l for l in (ROOT / ".ci" / "run").read_text().splitlines() if l.strip() and not l.startswith(("#", "set ", "cd "))]
     assert ci == ["make test"]
+
+
+def test_wheel_ships_the_stan_programs(tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)],
+                   check=True, capture_output=True, timeout=300)
+    (wheel,) = tmp_path.glob("pp_vae-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    programs = {p.name for p in (ROOT / "stan_models").glob("*.stan")}
+    assert programs and {f"pp_vae/stan_models/{p}" for p in programs} <= names
