@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy import special, stats
 
-from pp_vae.validation import binary_vector, finite_scalar, finite_vector, positive_scalar
+from pp_vae.validation import binary_vector, finite_scalar, finite_vector, integer_at_least, positive_scalar
 
 SeedLike = int | np.random.Generator | None
 
@@ -38,10 +38,8 @@ def _rng(seed: SeedLike) -> np.random.Generator:
 
 
 def _replication_shape(n_replications: Any, size: Any, default_size: int) -> tuple[int, int]:
-    for name, value in (("n_replications", n_replications), ("size", size)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(n_replications), int(default_size if size is None else size)
+    size = default_size if size is None else integer_at_least("size", size)
+    return integer_at_least("n_replications", n_replications), size
 
 
 @dataclass(frozen=True)
@@ -182,8 +180,7 @@ def simulate_predictive_coverage(
     construction); plugging in the sample mean as if it were ``mu`` gives an interval that is
     too narrow, by a factor ``sqrt(1 + 1/n)`` in standard deviation.
     """
-    if isinstance(n_obs, bool) or not isinstance(n_obs, (int, np.integer)) or n_obs < 1:
-        raise ValueError(f"n_obs must be a positive integer, got {n_obs!r}")
+    integer_at_least("n_obs", n_obs)
     if not 0 < finite_scalar("level", level) < 1:
         raise ValueError(f"level must lie strictly between 0 and 1, got {level!r}")
     _replication_shape(n_simulations, None, 1)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from pp_vae.validation import finite_vector
+from pp_vae.validation import finite_vector, integer_at_least
 
 
 def logistic_regression_data(
@@ -17,8 +17,7 @@ def logistic_regression_data(
     The truth used to simulate ``y`` is returned under ``"true_alpha"`` / ``"true_beta"``; drop those
     keys (``stan_data(...)``) before passing the dict to Stan.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    integer_at_least("n", n)
     beta = finite_vector("coefficients", coefficients)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, beta.size))

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pp_vae.validation import integer_at_least
+
 
 @dataclass
 class MetropolisResult:
@@ -49,8 +51,7 @@ def random_walk_metropolis(
     if initial.ndim != 1:
         raise ValueError(f"initial must be a 1-D point, got shape {initial.shape}")
     for name, value, low in (("chains", chains, 1), ("draws", draws, 1), ("warmup", warmup, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        integer_at_least(name, value, low)
     if step_size is not None and not step_size > 0:
         raise ValueError(f"step_size must be positive, got {step_size!r}")
     rng = np.random.default_rng(seed)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from pp_vae.stan_data import validate_data
+from pp_vae.validation import integer_at_least
 
 STAN_MODELS_DIR = Path(__file__).resolve().parent.parent / "stan_models"
 
@@ -218,8 +219,7 @@ def sample(
         Passed to Stan's sampler, e.g. ``delta=0.95`` (adapt delta), ``max_depth=12``.
     """
     for name, value, low in (("chains", chains, 1), ("draws", draws, 1), ("warmup", warmup, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        integer_at_least(name, value, low)
     program = model if isinstance(model, StanProgram) else load_program(model)
     if not program.parameters:
         raise ValueError(f"Stan program {program.name!r} declares no parameters: there is nothing to sample")
@@ -261,10 +261,14 @@ def parameter_names(program: StanProgram) -> list[str]:
 
 
 def flatten_draws(posterior: Any, names: list[str]) -> dict[str, np.ndarray]:
-    """Draws of each scalar element under Stan's flattened, 1-based name (``theta[1]``, ``beta[2,1]``)."""
+    """Draws of each scalar element under Stan's flattened, 1-based name (``theta[1]``, ``beta[2,1]``).
+
+    ``posterior`` maps each name to draws of shape ``(chain, draw, *shape)``: an ArviZ posterior
+    group or a dict of arrays.
+    """
     flat: dict[str, np.ndarray] = {}
     for name in names:
-        values = np.asarray(posterior[name].values)  # (chain, draw, *shape)
+        values = np.asarray(getattr(posterior[name], "values", posterior[name]))  # (chain, draw, *shape)
         shape = values.shape[2:]
         if not shape:
             flat[name] = values

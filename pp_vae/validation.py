@@ -28,6 +28,13 @@ def finite_scalar(name: str, value: Any) -> float:
     return number
 
 
+def integer_at_least(name: str, value: Any, low: int = 1) -> int:
+    """Return ``value`` as an int, or raise if it is not an integer >= ``low`` (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
 def finite_vector(name: str, data: Any) -> np.ndarray:
     """Return ``data`` as a 1-D float array, or raise on non-numbers, NaN, inf or wrong shape."""
     try:

@@ -29,6 +29,9 @@ from pyro.optim import ClippedAdam
 from torch.distributions import constraints
 
 from pp_vae import models as models_
+from pp_vae import stan as stan_
+from pp_vae.stan import flatten_draws
+from pp_vae.validation import integer_at_least
 
 
 @dataclass
@@ -98,8 +101,7 @@ def run_svi(
     """
     from tqdm.auto import tqdm
 
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    integer_at_least("steps", steps)
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr!r}")
     pyro.clear_param_store()
@@ -144,19 +146,6 @@ def log_weights(model: Callable[..., Any], guide: Callable[..., Any], *args: Any
             model_trace = poutine.trace(poutine.replay(model, trace=guide_trace)).get_trace(*args)
             out[i] = float(model_trace.log_prob_sum() - guide_trace.log_prob_sum())
     return out
-
-
-def _flatten(samples: dict[str, np.ndarray], names: list[str]) -> dict[str, np.ndarray]:
-    flat = {}
-    for name in names:
-        values = samples[name]  # (S, *shape)
-        if values.ndim == 1:
-            flat[name] = values[None, :]
-            continue
-        for index in np.ndindex(*values.shape[1:][::-1]):
-            index = index[::-1]
-            flat[f"{name}[{','.join(str(i + 1) for i in index)}]"] = values[(slice(None), *index)][None, :]
-    return flat
 
 
 def fit_meanfield(
@@ -214,7 +203,7 @@ def fit_meanfield(
         samples = {k: v.detach().cpu().numpy().reshape(num_samples, *shapes[k]) for k, v in predictive(tensors).items()}
     seconds = time.perf_counter() - start
     khat = psis_khat(log_weights(model, guide_fn, tensors, num_samples=khat_samples)) if khat_samples else float("nan")
-    draws = _flatten(samples, latent + deterministic)
+    draws = flatten_draws({k: v[None] for k, v in samples.items()}, latent + deterministic)  # one "chain"
     return VIResult(draws, elbo, seconds, khat, guide_fn, _to_arviz(samples, latent + deterministic))
 
 
@@ -292,8 +281,6 @@ def fit_stan_meanfield(
     gradient. Draws are mapped back with ``constrain_pars`` to Stan's named, constrained parameters,
     transformed parameters included.
     """
-    from pp_vae import stan as stan_
-
     if not program.parameters:
         raise ValueError(f"Stan program {program.name!r} declares no parameters: there is nothing to infer")
     stan_model = stan_.StanDensity(stan_.build(program, data, seed=seed))

@@ -158,8 +158,8 @@ def test_bad_data_names_the_field_and_value(model, data, message):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"n_replications": 0}, "n_replications must be a positive integer, got 0"),
-    ({"size": 2.5}, "size must be a positive integer, got 2.5"),
+    ({"n_replications": 0}, "n_replications must be an integer >= 1, got 0"),
+    ({"size": 2.5}, "size must be an integer >= 1, got 2.5"),
 ])
 def test_bad_replication_sizes(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -169,5 +169,5 @@ def test_bad_replication_sizes(kwargs, message):
 def test_bad_coverage_arguments():
     with pytest.raises(ValueError, match="level must lie strictly between 0 and 1, got 1.5"):
         simulate_predictive_coverage(NormalKnownVariance(), n_obs=3, level=1.5)
-    with pytest.raises(ValueError, match="n_obs must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="n_obs must be an integer >= 1, got 0"):
         simulate_predictive_coverage(NormalKnownVariance(), n_obs=0)
