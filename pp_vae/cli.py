@@ -1,4 +1,5 @@
-"""The ``pp-vae`` command: ``course`` runs the lectures, ``compare`` puts inference methods side by side."""
+"""The ``pp-vae`` command: ``course`` runs the lectures, ``compare`` puts inference methods side by side,
+``train`` trains the VAE."""
 
 from __future__ import annotations
 
@@ -44,6 +45,58 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from pp_vae import plots
+    from pp_vae.data import load_dataset
+    from pp_vae.vae_training import TrainConfig, metrics, resolve_device, train, write_metrics
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    config = TrainConfig(epochs=args.epochs, latent_dim=args.latent_dim, hidden_dim=args.hidden_dim, batch_size=args.batch_size,
+                         lr=args.lr, seed=args.seed, likelihood=args.likelihood, sigma=args.sigma)
+    device = resolve_device(args.device)
+    data = load_dataset(args.dataset)
+    out = Path(args.out)
+    try:
+        vae, history = train(data, config, device=args.device, out_dir=out, resume=args.resume, progress=not args.quiet)
+    except KeyboardInterrupt as interrupt:
+        print(f"error: {interrupt}", file=sys.stderr)
+        return 130
+    report = metrics(vae, data, config, history, device, iwae_samples=args.iwae_samples)
+    write_metrics(out / "metrics.json", report)
+    figures = {"elbo.png": plots.elbo_curves(history), "reconstructions.png": plots.reconstructions(vae, data.test.to(device), data.image_shape),
+               "samples.png": plots.image_grid(vae.sample(40, torch_generator(args.seed)), data.image_shape, "samples from the prior"),
+               "latent_means.png": plots.latent_scatter(vae, data.test.to(device), data.test_labels)}
+    if config.latent_dim == 2:
+        figures["manifold.png"] = plots.latent_manifold(vae, data.image_shape)
+    for name, figure in figures.items():
+        figure.savefig(out / name, dpi=110)
+    line = f"test ELBO {report['test_elbo']:.3f} nats/image after {report['epochs']} epochs ({report['seconds_per_epoch']:.2f} s/epoch on {device})"
+    if "test_log_likelihood" in report:
+        line += f"; IWAE (K={args.iwae_samples}) {report['test_log_likelihood']:.3f}"
+    print(line)
+    print(f"wrote {out / 'metrics.json'}, {out / 'checkpoint.pt'} and figures")
+    return 0
+
+
+def torch_generator(seed: int):
+    """A seeded torch generator for reproducible figures."""
+    import torch
+
+    return torch.Generator().manual_seed(seed)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -75,6 +128,23 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--out", default=None, help="write the JSON report here")
     comp.add_argument("--ignore-extra-data", action="store_true", help="drop data fields the program does not declare")
     comp.set_defaults(handler=_compare)
+
+    tr = commands.add_parser("train", help="train the VAE by SVI and write metrics.json, a checkpoint and figures")
+    tr.add_argument("--dataset", default="digits", help="digits (embedded default) or mnist:DIR (four IDX files)")
+    tr.add_argument("--epochs", type=_positive_int, default=50, help="epochs (default: 50)")
+    tr.add_argument("--latent-dim", type=_positive_int, default=10, help="size of z (default: 10)")
+    tr.add_argument("--hidden-dim", type=_positive_int, default=256, help="hidden units of encoder and decoder (default: 256)")
+    tr.add_argument("--batch-size", type=_positive_int, default=128, help="images per SVI step (default: 128)")
+    tr.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (default: 0.001)")
+    tr.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    tr.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto picks CUDA when present")
+    tr.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default="bernoulli", help="p(x|z) (default: bernoulli)")
+    tr.add_argument("--sigma", type=_positive_float, default=0.1, help="fixed sd of the gaussian likelihood (default: 0.1)")
+    tr.add_argument("--iwae-samples", type=int, default=1000, help="K for the importance-weighted test log-likelihood; 0 skips it")
+    tr.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    tr.add_argument("--out", default="build/vae", help="output folder (default: build/vae)")
+    tr.add_argument("--quiet", action="store_true", help="no progress bars")
+    tr.set_defaults(handler=_train)
     return parser
 
 

@@ -222,3 +222,78 @@ def scaling(sizes: dict[str, tuple[Sequence[int], Sequence[float]]]) -> Figure:
     ax.legend(frameon=False, fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def image_grid(images: Any, image_shape: tuple[int, int], title: str, columns: int = 10, labels: Sequence[str] | None = None) -> Figure:
+    """A grid of grey-level images (rows of ``columns``)."""
+    images = np.asarray(images.detach().cpu() if hasattr(images, "detach") else images).reshape(-1, *image_shape)
+    rows = int(np.ceil(len(images) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.8, rows * 0.8 + 0.4), squeeze=False)
+    for i, ax in enumerate(axes.ravel()):
+        ax.axis("off")
+        if i < len(images):
+            ax.imshow(images[i], cmap="gray_r", vmin=0, vmax=1)
+            if labels is not None and i < len(labels):
+                ax.set_title(labels[i], fontsize=6)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def reconstructions(vae: Any, x: Any, image_shape: tuple[int, int], n: int = 10) -> Figure:
+    """Originals (top row) and the VAE's reconstructions (bottom row)."""
+    import torch
+
+    x = x[:n]
+    return image_grid(torch.cat([x, vae.reconstruct(x)]), image_shape, "originals (top) and reconstructions (bottom)", columns=n)
+
+
+def elbo_curves(history: Any) -> Figure:
+    """Train and test ELBO per epoch (nats per image)."""
+    epochs = np.arange(1, len(history.train_elbo) + 1)
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    ax.plot(epochs, history.train_elbo, label="train ELBO")
+    ax.plot(epochs, history.test_elbo, label="test ELBO")
+    ax.set(xlabel="epoch", ylabel="ELBO (nats per image)", title="Training the VAE")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def latent_scatter(vae: Any, x: Any, labels: Any) -> Figure:
+    """Encoder means of ``x`` coloured by label (first two latent dimensions, or their top two principal components)."""
+    import torch
+
+    with torch.no_grad():
+        loc = vae.encoder(x)[0].cpu().numpy()
+    labels = np.asarray(labels.cpu() if hasattr(labels, "cpu") else labels)
+    if loc.shape[1] > 2:
+        centred = loc - loc.mean(0)
+        loc = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
+        xlabel, ylabel = "PC 1 of E[z|x]", "PC 2 of E[z|x]"
+    else:
+        xlabel, ylabel = "z1", "z2"
+    fig, ax = plt.subplots(figsize=(5, 4.3))
+    scatter = ax.scatter(loc[:, 0], loc[:, 1], c=labels, cmap="tab10", s=6, alpha=0.8)
+    fig.colorbar(scatter, ax=ax, label="label")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title="Latent means by label")
+    fig.tight_layout()
+    return fig
+
+
+def latent_manifold(vae: Any, image_shape: tuple[int, int], n: int = 12, extent: float = 2.5) -> Figure:
+    """Decoded images over a grid of a 2-D latent space (the learned manifold)."""
+    import torch
+
+    if vae.latent_dim != 2:
+        raise ValueError(f"the latent manifold needs latent_dim = 2, this VAE has {vae.latent_dim}")
+    device = next(vae.parameters()).device
+    grid = torch.linspace(-extent, extent, n)
+    z = torch.stack(torch.meshgrid(grid, grid.flip(0), indexing="xy"), -1).reshape(-1, 2).to(device)
+    images = vae.mean_image(z).cpu().numpy().reshape(n, n, *image_shape)
+    canvas = images.transpose(0, 2, 1, 3).reshape(n * image_shape[0], n * image_shape[1])
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.imshow(canvas, cmap="gray_r", extent=(-extent, extent, -extent, extent))
+    ax.set(xlabel="z1", ylabel="z2", title="The learned 2-D manifold")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,245 @@
+"""Training the VAE by SVI on CPU or GPU, with atomic checkpoints, resume, and the non-amortised baseline."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyro
+import pyro.distributions as dist
+import torch
+from pyro import poutine
+from pyro.infer import SVI, TraceMeanField_ELBO
+from pyro.optim import Adam
+from pyro.poutine.util import is_validation_enabled
+from torch.distributions import constraints
+
+from pp_vae.data import ImageData, check_images
+from pp_vae.vae import VAE, elbo_per_image, iwae_bound
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` -> CUDA when present, else CPU; ``cuda`` without a GPU is a clear error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for, but PyTorch sees no CUDA GPU here; use --device cpu or auto")
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
+    return torch.device(device)
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on (saved in the checkpoint and in ``metrics.json``)."""
+
+    epochs: int = 50
+    latent_dim: int = 10
+    hidden_dim: int = 256
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    likelihood: str = "bernoulli"
+    sigma: float = 0.1
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "latent_dim", "hidden_dim", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr!r}")
+
+
+@dataclass
+class History:
+    """Per-epoch train and test ELBO (nats per image) and seconds."""
+
+    train_elbo: list[float] = field(default_factory=list)
+    test_elbo: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_elbo)
+
+
+def save_checkpoint(path: Path, vae: VAE, optimiser: Adam, config: TrainConfig, history: History) -> None:
+    """Write the checkpoint atomically: a temporary file in the same folder, then ``os.replace``."""
+    state = {
+        "vae": vae.state_dict(),
+        "vae_config": vae.config(),
+        "optimiser": optimiser.get_state(),
+        "train_config": asdict(config),
+        "history": asdict(history),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".checkpoint-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """Read a checkpoint with ``weights_only=True``; a damaged or foreign file is a clear error."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as error:
+        raise ValueError(f"{path} is not a readable pp-vae checkpoint ({type(error).__name__}: {str(error).splitlines()[0][:200]})") from None
+    if not isinstance(state, dict) or not {"vae", "vae_config", "optimiser", "train_config", "history"} <= set(state):
+        raise ValueError(f"{path} is not a pp-vae checkpoint (missing keys)")
+    return state
+
+
+def build_vae(input_dim: int, config: TrainConfig, device: torch.device) -> VAE:
+    """A fresh VAE of ``config``'s sizes, initialised from ``config.seed``, on ``device``."""
+    torch.manual_seed(config.seed)
+    return VAE(input_dim, config.latent_dim, config.hidden_dim, config.likelihood, config.sigma).to(device)
+
+
+def train(
+    data: ImageData,
+    config: TrainConfig,
+    *,
+    device: str = "auto",
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> tuple[VAE, History]:
+    """Train a VAE on ``data`` by SVI (``TraceMeanField_ELBO``, Adam); checkpoint every epoch.
+
+    Each epoch shuffles with a generator seeded by ``(seed, epoch)`` and reseeds Pyro the same way,
+    so a resumed run continues exactly as an uninterrupted one would. Ctrl-C leaves the last
+    complete epoch's checkpoint in place.
+    """
+    from tqdm.auto import tqdm
+
+    torch_device = resolve_device(device)
+    check_images(f"{data.name} train", data.train.cpu().numpy(), config.likelihood)
+    check_images(f"{data.name} test", data.test.cpu().numpy(), config.likelihood)
+    data = data.to(torch_device)
+    checkpoint = Path(out_dir) / CHECKPOINT if out_dir else None
+
+    pyro.clear_param_store()
+    vae = build_vae(data.input_dim, config, torch_device)
+    optimiser = Adam({"lr": config.lr})
+    history = History()
+    if resume:
+        if checkpoint is None or not checkpoint.exists():
+            raise FileNotFoundError(f"--resume: no checkpoint to resume from in {out_dir}")
+        state = load_checkpoint(checkpoint, torch_device)
+        if state["vae_config"] != VAE(data.input_dim, config.latent_dim, config.hidden_dim, config.likelihood, config.sigma).config():
+            raise ValueError(f"{checkpoint} was trained with {state['vae_config']}, not with these options; use another --out")
+        vae.load_state_dict(state["vae"])
+        optimiser.set_state(state["optimiser"])
+        history = History(**state["history"])
+
+    svi = SVI(vae.model, vae.guide, optimiser, loss=TraceMeanField_ELBO())
+    n = data.train.shape[0]
+    validate = is_validation_enabled()
+    try:
+        for epoch in range(history.epochs, config.epochs):
+            start = time.perf_counter()
+            generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+            order = torch.randperm(n, generator=generator).to(torch_device)
+            pyro.set_rng_seed(config.seed * 100_003 + epoch)
+            total = 0.0
+            batches = range(0, n, config.batch_size)
+            bar = tqdm(batches, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False, unit="batch")
+            for i, first in enumerate(bar):
+                batch = data.train[order[first:first + config.batch_size]]
+                # Pyro's argument checks on the first step of a run only: they cost a third of a step
+                with pyro.validation_enabled(validate and epoch == history.epochs and i == 0):
+                    total += svi.step(batch)
+                if i % 5 == 0:
+                    bar.set_postfix(elbo=f"{-total / min(n, first + batch.shape[0]):.2f}")
+            history.train_elbo.append(-total / n)
+            history.seconds.append(time.perf_counter() - start)
+            pyro.set_rng_seed(config.seed + 7 * epoch + 1)
+            history.test_elbo.append(elbo_per_image(vae, data.test))
+            if progress:
+                tqdm.write(f"epoch {epoch + 1}: train ELBO {history.train_elbo[-1]:.3f}, test ELBO {history.test_elbo[-1]:.3f} nats/image")
+            if checkpoint:
+                save_checkpoint(checkpoint, vae, optimiser, config, history)
+    except KeyboardInterrupt:
+        where = f"; the checkpoint of epoch {history.epochs} is kept: rerun with --resume" if checkpoint and history.epochs else ""
+        raise KeyboardInterrupt(f"training interrupted{where}") from None
+    return vae, history
+
+
+def metrics(vae: VAE, data: ImageData, config: TrainConfig, history: History, device: torch.device, iwae_samples: int = 0) -> dict[str, Any]:
+    """The ``metrics.json`` contract: ELBOs (nats per image), epochs, seconds per epoch, device, config."""
+    report = {
+        "train_elbo": history.train_elbo[-1],
+        "test_elbo": history.test_elbo[-1],
+        "epochs": history.epochs,
+        "seconds_per_epoch": float(np.mean(history.seconds)) if history.seconds else None,
+        "device": str(device),
+        "dataset": data.name,
+        "config": asdict(config),
+        "history": asdict(history),
+    }
+    if iwae_samples:
+        report["test_log_likelihood"] = iwae_bound(vae, data.test.to(device), num_samples=iwae_samples)
+        report["iwae_samples"] = iwae_samples
+    return report
+
+
+def write_metrics(path: Path, report: dict[str, Any]) -> None:
+    """Write ``metrics.json`` atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(report, indent=2))
+    os.replace(tmp, path)
+
+
+def fit_per_datapoint(vae: VAE, x: torch.Tensor, steps: int = 1000, lr: float = 0.01, seed: int = 0) -> tuple[float, float]:
+    """The non-amortised baseline: a separate Gaussian ``q_i(z)`` per image, optimised by SVI with the decoder frozen.
+
+    Returns the ELBO per image reached and the seconds spent per image. The encoder answers the same
+    question in one forward pass; the difference in ELBO is the amortisation gap.
+    """
+    n, latent = x.shape[0], vae.latent_dim
+    frozen_model = poutine.block(vae.model, hide_types=["param"])  # the decoder is not trained here
+
+    def local_guide(batch: torch.Tensor) -> None:
+        loc = pyro.param("local_loc", lambda: torch.zeros(n, latent, device=x.device))
+        scale = pyro.param("local_scale", lambda: torch.ones(n, latent, device=x.device), constraint=constraints.positive)
+        with pyro.plate("data", n, device=x.device):
+            pyro.sample("z", dist.Normal(loc, scale).to_event(1))
+
+    pyro.clear_param_store()
+    pyro.set_rng_seed(seed)
+    svi = SVI(frozen_model, local_guide, Adam({"lr": lr}), loss=TraceMeanField_ELBO())
+    start = time.perf_counter()
+    with pyro.validation_enabled(False):
+        for _ in range(steps):
+            svi.step(x)
+    seconds = time.perf_counter() - start
+    loc, scale = pyro.param("local_loc").detach(), pyro.param("local_scale").detach()
+    with torch.no_grad():
+        from pp_vae.info import diagonal_gaussian_kl
+
+        z = loc + scale * torch.randn((32, *loc.shape), device=loc.device)
+        reconstruction = vae.likelihood_dist(vae.decoder(z)).log_prob(x).mean(0)
+        elbo = float((reconstruction - diagonal_gaussian_kl(loc, scale)).mean())
+    pyro.clear_param_store()
+    return elbo, seconds / n

@@ -1,0 +1,89 @@
+"""Image datasets: the embedded digits, IDX reading, and every class of bad file named."""
+
+import gzip
+
+import numpy as np
+import pytest
+
+from pp_vae.data import IDX_FILES, check_images, load_dataset, load_digits, load_mnist, logistic_regression_data, read_idx
+
+
+def _write_idx(path, array, magic_type=0x08):
+    header = bytes([0, 0, magic_type, array.ndim]) + b"".join(int(s).to_bytes(4, "big") for s in array.shape)
+    data = header + array.astype(np.uint8).tobytes()
+    if path.suffix == ".gz":
+        path.write_bytes(gzip.compress(data))
+    else:
+        path.write_bytes(data)
+
+
+def _fake_mnist(folder, n_train=12, n_test=5, gz=False):
+    rng = np.random.default_rng(0)
+    arrays = {
+        "train_images": rng.integers(0, 256, (n_train, 28, 28)), "train_labels": rng.integers(0, 10, n_train),
+        "test_images": rng.integers(0, 256, (n_test, 28, 28)), "test_labels": rng.integers(0, 10, n_test),
+    }
+    for key, stem in IDX_FILES.items():
+        _write_idx(folder / (stem + (".gz" if gz else "")), arrays[key])
+    return arrays
+
+
+def test_digits_are_scaled_split_and_seeded():
+    data = load_digits()
+    assert data.train.shape == (1438, 64) and data.test.shape == (359, 64) and data.image_shape == (8, 8)
+    assert float(data.train.min()) == 0.0 and float(data.train.max()) == 1.0
+    assert set(data.test_labels.tolist()) == set(range(10))
+    again = load_digits()
+    assert (again.test == data.test).all()
+    assert load_dataset("digits").train.shape == data.train.shape
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_mnist_idx_files_round_trip(tmp_path, gz):
+    arrays = _fake_mnist(tmp_path, gz=gz)
+    data = load_mnist(tmp_path)
+    assert data.train.shape == (12, 784) and data.test.shape == (5, 784) and data.image_shape == (28, 28)
+    np.testing.assert_allclose(data.train.numpy(), arrays["train_images"].reshape(12, -1) / 255, rtol=1e-6)
+    np.testing.assert_array_equal(data.test_labels.numpy(), arrays["test_labels"])
+    assert load_dataset(f"mnist:{tmp_path}").train.shape == (12, 784)
+
+
+def test_bad_idx_files_are_named(tmp_path):
+    _fake_mnist(tmp_path)
+    images = tmp_path / IDX_FILES["train_images"]
+    good = images.read_bytes()
+    images.write_bytes(b"\x08\x03" + good[2:])
+    with pytest.raises(ValueError, match=rf"{images}: not an IDX file \(magic number 0803"):
+        load_mnist(tmp_path)
+    images.write_bytes(good[:-100])
+    with pytest.raises(ValueError, match=rf"{images}: truncated or padded: header says shape \(12, 28, 28\)"):
+        load_mnist(tmp_path)
+    images.write_bytes(good)
+    labels = tmp_path / IDX_FILES["test_labels"]
+    _write_idx(labels, np.zeros(4))
+    with pytest.raises(ValueError, match=rf"{labels}: 4 labels for 5 images in t10k-images-idx3-ubyte"):
+        load_mnist(tmp_path)
+    labels.unlink()
+    with pytest.raises(FileNotFoundError, match="missing t10k-labels-idx1-ubyte"):
+        load_mnist(tmp_path)
+    (tmp_path / "bad.gz").write_bytes(b"not gzip")
+    with pytest.raises(ValueError, match="bad.gz: cannot be read"):
+        read_idx(tmp_path / "bad.gz")
+    with pytest.raises(ValueError, match="unknown dataset 'cifar'"):
+        load_dataset("cifar")
+
+
+def test_nan_and_out_of_range_pixels_are_named():
+    with pytest.raises(ValueError, match="train: pixel 3 is nan; images must be finite"):
+        check_images("train", np.array([[0.0, 0.5, 1.0, np.nan]]))
+    with pytest.raises(ValueError, match=r"train: pixel 1 is 255.0, outside \[0, 1\]"):
+        check_images("train", np.array([[0.0, 255.0]]))
+    check_images("train", np.array([[0.0, 255.0]]), likelihood="gaussian")
+
+
+def test_synthetic_logistic_data_is_seeded_and_named():
+    a, b = logistic_regression_data(200, seed=3), logistic_regression_data(200, seed=3)
+    np.testing.assert_array_equal(a["y"], b["y"])
+    assert a["X"].shape == (200, 2) and a["K"] == 2
+    with pytest.raises(ValueError, match="n must be an integer >= 1, got 0"):
+        logistic_regression_data(0)
