@@ -281,7 +281,7 @@ def latent_scatter(vae: Any, x: Any, labels: Any) -> Figure:
     return fig
 
 
-def latent_manifold(vae: Any, image_shape: tuple[int, int], n: int = 12, extent: float = 2.5) -> Figure:
+def latent_manifold(vae: Any, image_shape: tuple[int, int], n: int = 10, extent: float = 2.0) -> Figure:
     """Decoded images over a grid of a 2-D latent space (the learned manifold)."""
     import torch
 
@@ -291,7 +291,11 @@ def latent_manifold(vae: Any, image_shape: tuple[int, int], n: int = 12, extent:
     grid = torch.linspace(-extent, extent, n)
     z = torch.stack(torch.meshgrid(grid, grid.flip(0), indexing="xy"), -1).reshape(-1, 2).to(device)
     images = vae.mean_image(z).cpu().numpy().reshape(n, n, *image_shape)
-    canvas = images.transpose(0, 2, 1, 3).reshape(n * image_shape[0], n * image_shape[1])
+    h, w = image_shape
+    canvas = np.zeros((n * (h + 1) - 1, n * (w + 1) - 1))  # a blank pixel between tiles
+    for i in range(n):
+        for j in range(n):
+            canvas[i * (h + 1):i * (h + 1) + h, j * (w + 1):j * (w + 1) + w] = images[i, j]
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.imshow(canvas, cmap="gray_r", extent=(-extent, extent, -extent, extent))
     ax.set(xlabel="z1", ylabel="z2", title="The learned 2-D manifold")

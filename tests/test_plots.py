@@ -42,3 +42,21 @@ def test_replication_check_marks_the_observed_statistic():
     fig = plots.replication_check(reps, data, np.sum, "heads")
     observed = [l for l in fig.axes[0].get_lines() if l.get_label().startswith("observed")][0]
     assert observed.get_xdata()[0] == 3
+
+
+def test_vae_figures_draw_the_decoded_images():
+    import torch
+
+    from pp_vae.vae import VAE
+
+    torch.manual_seed(0)
+    vae = VAE(64, latent_dim=2, hidden_dim=8)
+    fig = plots.latent_manifold(vae, (8, 8), n=3, extent=1.0)
+    canvas = fig.axes[0].get_images()[0].get_array()
+    assert canvas.shape == (3 * 9 - 1, 3 * 9 - 1)
+    centre = vae.mean_image(torch.zeros(1, 2)).reshape(8, 8).numpy()
+    np.testing.assert_allclose(canvas[9:17, 9:17], centre, rtol=1e-5)  # the middle tile decodes z = (0, 0)
+    with pytest.raises(ValueError, match="needs latent_dim = 2, this VAE has 3"):
+        plots.latent_manifold(VAE(64, latent_dim=3, hidden_dim=8), (8, 8))
+    grid = plots.image_grid(torch.rand(7, 64), (8, 8), "t", columns=4)
+    assert sum(1 for ax in grid.axes if ax.get_images()) == 7

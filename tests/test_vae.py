@@ -154,3 +154,22 @@ def test_one_cuda_epoch(digits, tmp_path):
 
 def teardown_module():
     pyro.clear_param_store()
+
+
+def test_ctrl_c_keeps_the_last_complete_checkpoint(digits, tmp_path, monkeypatch):
+    from pyro.infer import SVI
+
+    real_step, calls = SVI.step, {"n": 0}
+    steps_per_epoch = -(-digits.train.shape[0] // 128)
+
+    def interrupted_step(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == steps_per_epoch + 3:  # a few steps into the second epoch
+            raise KeyboardInterrupt
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(SVI, "step", interrupted_step)
+    with pytest.raises(KeyboardInterrupt, match="checkpoint of epoch 1 is kept: rerun with --resume"):
+        train(digits, TrainConfig(epochs=3, hidden_dim=16, latent_dim=2), device="cpu", out_dir=tmp_path, progress=False)
+    assert len(load_checkpoint(tmp_path / CHECKPOINT)["history"]["train_elbo"]) == 1
+    assert not list(tmp_path.glob(".checkpoint-*"))  # no temporary file left behind
