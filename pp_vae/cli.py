@@ -46,13 +46,14 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")  # figures go to files; no display needed
+
     from pp_vae import plots
     from pp_vae.data import load_dataset
     from pp_vae.vae_training import TrainConfig, metrics, resolve_device, train, write_metrics
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     config = TrainConfig(epochs=args.epochs, latent_dim=args.latent_dim, hidden_dim=args.hidden_dim, batch_size=args.batch_size,
                          lr=args.lr, seed=args.seed, likelihood=args.likelihood, sigma=args.sigma)
     device = resolve_device(args.device)
