@@ -16,6 +16,8 @@ import pyro.distributions as dist
 import torch
 from torch import nn
 
+from pp_vae.validation import integer_at_least
+
 LIKELIHOODS = ("bernoulli", "gaussian")
 
 
@@ -63,8 +65,7 @@ class VAE(nn.Module):
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
         for name, value in (("input_dim", input_dim), ("latent_dim", latent_dim), ("hidden_dim", hidden_dim)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            integer_at_least(name, value)
         if not sigma > 0:
             raise ValueError(f"sigma must be positive, got {sigma!r}")
         self.input_dim, self.latent_dim, self.hidden_dim = input_dim, latent_dim, hidden_dim
@@ -144,15 +145,20 @@ def iwae_bound(vae: VAE, x: torch.Tensor, num_samples: int = 1000, batch_size: i
 
 
 @torch.no_grad()
-def elbo_per_image(vae: VAE, x: torch.Tensor, num_samples: int = 10, batch_size: int = 500) -> float:
-    """ELBO per image (nats), ``E_q[log p(x|z)] - KL(q(z|x) || p(z))`` with the KL in closed form."""
+def gaussian_q_elbo(vae: VAE, x: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor, num_samples: int = 10) -> torch.Tensor:
+    """ELBO of each image under ``q(z) = N(loc, scale)``: ``E_q[log p(x|z)]`` by sampling minus the closed-form KL."""
     from pp_vae.info import diagonal_gaussian_kl
 
+    z = loc + scale * torch.randn((num_samples, *loc.shape), device=loc.device, dtype=loc.dtype)
+    reconstruction = vae.likelihood_dist(vae.decoder(z)).log_prob(x).mean(0)
+    return reconstruction - diagonal_gaussian_kl(loc, scale)
+
+
+@torch.no_grad()
+def elbo_per_image(vae: VAE, x: torch.Tensor, num_samples: int = 10, batch_size: int = 500) -> float:
+    """ELBO per image (nats) with the encoder's ``q(z|x)``, ``E_q[log p(x|z)] - KL(q(z|x) || p(z))``."""
     total = 0.0
     for start in range(0, x.shape[0], batch_size):
         batch = x[start:start + batch_size]
-        loc, scale = vae.encoder(batch)
-        z = loc + scale * torch.randn((num_samples, *loc.shape), device=loc.device, dtype=loc.dtype)
-        reconstruction = vae.likelihood_dist(vae.decoder(z)).log_prob(batch).mean(0)
-        total += float((reconstruction - diagonal_gaussian_kl(loc, scale)).sum())
+        total += float(gaussian_q_elbo(vae, batch, *vae.encoder(batch), num_samples=num_samples).sum())
     return total / x.shape[0]

@@ -21,7 +21,8 @@ from pyro.poutine.util import is_validation_enabled
 from torch.distributions import constraints
 
 from pp_vae.data import ImageData, check_images
-from pp_vae.vae import VAE, elbo_per_image, iwae_bound
+from pp_vae.validation import integer_at_least
+from pp_vae.vae import VAE, elbo_per_image, gaussian_q_elbo, iwae_bound
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -52,9 +53,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for name in ("epochs", "latent_dim", "hidden_dim", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            integer_at_least(name, getattr(self, name))
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
 
@@ -145,7 +144,7 @@ def train(
         if checkpoint is None or not checkpoint.exists():
             raise FileNotFoundError(f"--resume: no checkpoint to resume from in {out_dir}")
         state = load_checkpoint(checkpoint, torch_device)
-        if state["vae_config"] != VAE(data.input_dim, config.latent_dim, config.hidden_dim, config.likelihood, config.sigma).config():
+        if state["vae_config"] != vae.config():
             raise ValueError(f"{checkpoint} was trained with {state['vae_config']}, not with these options; use another --out")
         vae.load_state_dict(state["vae"])
         optimiser.set_state(state["optimiser"])
@@ -234,11 +233,6 @@ def fit_per_datapoint(vae: VAE, x: torch.Tensor, steps: int = 1000, lr: float = 
             svi.step(x)
     seconds = time.perf_counter() - start
     loc, scale = pyro.param("local_loc").detach(), pyro.param("local_scale").detach()
-    with torch.no_grad():
-        from pp_vae.info import diagonal_gaussian_kl
-
-        z = loc + scale * torch.randn((32, *loc.shape), device=loc.device)
-        reconstruction = vae.likelihood_dist(vae.decoder(z)).log_prob(x).mean(0)
-        elbo = float((reconstruction - diagonal_gaussian_kl(loc, scale)).mean())
+    elbo = float(gaussian_q_elbo(vae, x, loc, scale, num_samples=32).mean())
     pyro.clear_param_store()
     return elbo, seconds / n

@@ -105,7 +105,7 @@ def test_resume_with_other_sizes_is_refused(digits, tmp_path):
 
 
 def test_bad_options_and_devices():
-    with pytest.raises(ValueError, match="latent_dim must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="latent_dim must be an integer >= 1, got 0"):
         TrainConfig(latent_dim=0)
     with pytest.raises(ValueError, match="likelihood must be one of bernoulli, gaussian"):
         VAE(64, likelihood="poisson")
