@@ -55,7 +55,8 @@ def _train(args: argparse.Namespace) -> int:
     from pp_vae.vae_training import TrainConfig, metrics, resolve_device, train, write_metrics
 
     config = TrainConfig(epochs=args.epochs, latent_dim=args.latent_dim, hidden_dim=args.hidden_dim, batch_size=args.batch_size,
-                         lr=args.lr, seed=args.seed, likelihood=args.likelihood, sigma=args.sigma)
+                         lr=args.lr, seed=args.seed, likelihood=args.likelihood, sigma=args.sigma, model=args.model, beta=args.beta,
+                         anneal_epochs=args.anneal_epochs, flows=args.flows, top_dim=args.top_dim)
     device = resolve_device(args.device)
     data = load_dataset(args.dataset)
     out = Path(args.out)
@@ -69,11 +70,18 @@ def _train(args: argparse.Namespace) -> int:
     figures = {"elbo.png": plots.elbo_curves(history), "reconstructions.png": plots.reconstructions(vae, data.test.to(device), data.image_shape),
                "samples.png": plots.image_grid(vae.sample(40, torch_generator(args.seed)), data.image_shape, "samples from the prior"),
                "latent_means.png": plots.latent_scatter(vae, data.test.to(device), data.test_labels)}
-    if config.latent_dim == 2:
+    if config.latent_dim == 2 and config.model != "ladder":
         figures["manifold.png"] = plots.latent_manifold(vae, data.image_shape)
+    if config.model != "ladder":
+        figures["traversals.png"] = plots.latent_traversals(vae, data.test[:1].to(device), data.image_shape, report["kl_per_dim"])
+    if report["kl_per_dim"] is not None:
+        figures["kl_per_dim.png"] = plots.kl_per_dim(report["kl_per_dim"], report["posterior_mean_variance"], report["active_threshold"])
     for name, figure in figures.items():
         figure.savefig(out / name, dpi=110)
-    line = f"test ELBO {report['test_elbo']:.3f} nats/image after {report['epochs']} epochs ({report['seconds_per_epoch']:.2f} s/epoch on {device})"
+    line = (f"{config.model}: test ELBO {report['test_elbo']:.3f} nats/image after {report['epochs']} epochs "
+            f"({report['seconds_per_epoch']:.2f} s/epoch on {device}); {report['active_units']} active units")
+    if "sigma" in report:
+        line += f"; sigma {report['sigma']:.3f}"
     if "test_log_likelihood" in report:
         line += f"; IWAE (K={args.iwae_samples}) {report['test_log_likelihood']:.3f}"
     print(line)
@@ -108,6 +116,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _sigma(text: str) -> float | str:
+    from pp_vae.vae import check_sigma
+
+    try:
+        return check_sigma(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``pp-vae`` command."""
     parser = argparse.ArgumentParser(prog="pp-vae", description="Probabilistic programming, from conjugate posteriors to VAEs.")
@@ -140,7 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     tr.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto picks CUDA when present")
     tr.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default="bernoulli", help="p(x|z) (default: bernoulli)")
-    tr.add_argument("--sigma", type=_positive_float, default=0.1, help="fixed sd of the gaussian likelihood (default: 0.1)")
+    tr.add_argument("--sigma", type=_sigma, default=0.1,
+                    help="sd of the gaussian likelihood: a number (fixed), learned, or optimal (sigma-VAE) (default: 0.1)")
+    tr.add_argument("--model", choices=["vae", "iaf", "ladder"], default="vae",
+                    help="vae (diagonal Gaussian guide), iaf (flows on the guide), ladder (two stochastic layers) (default: vae)")
+    tr.add_argument("--beta", type=_positive_float, default=1.0, help="weight of the KL term, beta-VAE (default: 1)")
+    tr.add_argument("--anneal-epochs", type=int, default=0, help="epochs over which the KL weight rises from 0 to beta (default: 0)")
+    tr.add_argument("--flows", type=_positive_int, default=2, help="IAF layers for --model iaf (default: 2)")
+    tr.add_argument("--top-dim", type=_positive_int, default=4, help="size of the top latent layer for --model ladder (default: 4)")
     tr.add_argument("--iwae-samples", type=int, default=1000, help="K for the importance-weighted test log-likelihood; 0 skips it")
     tr.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     tr.add_argument("--out", default="build/vae", help="output folder (default: build/vae)")

@@ -301,3 +301,84 @@ def latent_manifold(vae: Any, image_shape: tuple[int, int], n: int = 10, extent:
     ax.set(xlabel="z1", ylabel="z2", title="The learned 2-D manifold")
     fig.tight_layout()
     return fig
+
+
+def latent_traversals(vae: Any, x: Any, image_shape: tuple[int, int], kl_per_dim: Sequence[float] | None = None,
+                      dims: int = 6, extent: float = 3.0, steps: int = 9) -> Figure:
+    """Decode ``E_q[z | x]`` with one latent dimension swept over ``[-extent, extent]`` per row.
+
+    Rows are the dimensions with the largest KL (when given): a dimension that changes nothing has collapsed.
+    """
+    import torch
+
+    z0 = vae.posterior_mean(x[:1])[0, :vae.decoder_input_dim]
+    order = np.argsort(kl_per_dim)[::-1] if kl_per_dim is not None else np.arange(len(z0))
+    order = order[:min(dims, len(z0))]
+    values = torch.linspace(-extent, extent, steps)
+    z = z0.repeat(len(order) * steps, 1)
+    for row, dim in enumerate(order):
+        z[row * steps:(row + 1) * steps, int(dim)] = values.to(z.device)
+    labels = [f"z{int(d)}={v:+.1f}" if i == 0 or j == 0 else f"{v:+.1f}" for i, d in enumerate(order) for j, v in enumerate(values.tolist())]
+    return image_grid(vae.mean_image(z), image_shape, "latent traversals (a row per dimension)", columns=steps, labels=labels)
+
+
+def kl_per_dim(kl: Sequence[float], mean_variance: Sequence[float], threshold: float = 0.01, title: str = "Which latent dimensions are used?") -> Figure:
+    """KL per latent dimension (bars) and ``Cov_x E_q[z_i]`` (dots, right axis) against the active-unit threshold."""
+    kl, mean_variance = np.asarray(kl), np.asarray(mean_variance)[:len(kl)]
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    dims = np.arange(len(kl))
+    ax.bar(dims, kl, color=["C0" if v > threshold else "0.7" for v in mean_variance])
+    ax.set(xlabel="latent dimension", ylabel="KL(q(z_i|x) || p(z_i)) (nats)", title=title, xticks=dims)
+    right = ax.twinx()
+    right.plot(dims, mean_variance, "o", color="C3")
+    right.axhline(threshold, color="C3", ls=":", lw=1)
+    right.set_yscale("symlog", linthresh=threshold)
+    right.set_ylabel("Cov_x E_q[z_i|x] (dots)", color="C3")
+    fig.tight_layout()
+    return fig
+
+
+def test_elbo_curves(histories: dict[str, Any], title: str = "Test ELBO while training") -> Figure:
+    """Test ELBO per epoch (nats per image) of several runs on one axis."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    for label, history in histories.items():
+        ax.plot(np.arange(1, len(history.test_elbo) + 1), history.test_elbo, label=label)
+    ax.set(xlabel="epoch", ylabel="test ELBO (nats per image)", title=title)
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def gap_split(gaps: Any) -> Figure:
+    """The amortised ELBO, the best per-image Gaussian's ELBO and log p(x), with the two gaps between them."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    levels = {"amortised ELBO": gaps.amortised_elbo, "best Gaussian q per image": gaps.optimal_elbo, "log p(x) (IWAE)": gaps.log_likelihood}
+    ax.barh(list(levels), [v - gaps.amortised_elbo for v in levels.values()], left=gaps.amortised_elbo, color=["0.6", "C0", "C2"])
+    for i, (name, value) in enumerate(levels.items()):
+        ax.annotate(f"{value:.3f}", (value, i), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
+    ax.set(xlabel="nats per image", title=f"amortisation gap {gaps.amortisation_gap:.3f}, approximation gap {gaps.approximation_gap:.3f}")
+    ax.set_xlim(gaps.amortised_elbo - 0.02, gaps.log_likelihood + 0.3 * (gaps.log_likelihood - gaps.amortised_elbo) + 0.02)
+    fig.tight_layout()
+    return fig
+
+
+def permutation_null(result: Any, title: str) -> Figure:
+    """The permutation null distribution of the two-sample distance with the observed value."""
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.hist(result.null, bins=30, color="0.7", label="permutations")
+    ax.axvline(result.distance, color="C3", label=f"observed {result.distance:.2f} (p = {result.p_value:.3f})")
+    ax.set(xlabel="distance (nats)", ylabel="count", title=title)
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def score_histograms(scores: dict[str, np.ndarray], xlabel: str = "anomaly score: -ELBO (nats)", title: str = "") -> Figure:
+    """Overlaid histograms of per-image scores by group."""
+    fig, ax = plt.subplots(figsize=(5, 3))
+    for label, values in scores.items():
+        ax.hist(values, bins=30, alpha=0.6, density=True, label=label)
+    ax.set(xlabel=xlabel, ylabel="density", title=title)
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig

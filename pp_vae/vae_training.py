@@ -1,4 +1,4 @@
-"""Training the VAE by SVI on CPU or GPU, with atomic checkpoints, resume, and the non-amortised baseline."""
+"""Training a VAE (any variant) by SVI on CPU or GPU, with KL annealing, atomic checkpoints and resume."""
 
 from __future__ import annotations
 
@@ -12,23 +12,23 @@ from typing import Any
 
 import numpy as np
 import pyro
-import pyro.distributions as dist
 import torch
-from pyro import poutine
-from pyro.infer import SVI, TraceMeanField_ELBO
+from pyro.infer import SVI
 from pyro.optim import Adam
 from pyro.poutine.util import is_validation_enabled
-from torch.distributions import constraints
 
 from pp_vae.data import ImageData, check_images
 from pp_vae.validation import integer_at_least
-from pp_vae.vae import VAE, elbo_per_image, gaussian_q_elbo, iwae_bound
+from pp_vae.vae import MODELS, VAE, check_sigma, elbo_per_image, iwae_bound
+from pp_vae.vae_analysis import posterior_usage
 
 CHECKPOINT = "checkpoint.pt"
 
 
-def resolve_device(device: str = "auto") -> torch.device:
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``auto`` -> CUDA when present, else CPU; ``cuda`` without a GPU is a clear error."""
+    if isinstance(device, torch.device):
+        device = device.type
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
@@ -49,13 +49,32 @@ class TrainConfig:
     lr: float = 1e-3
     seed: int = 0
     likelihood: str = "bernoulli"
-    sigma: float = 0.1
+    sigma: float | str = 0.1
+    model: str = "vae"
+    beta: float = 1.0
+    anneal_epochs: int = 0
+    flows: int = 2
+    top_dim: int = 4
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "latent_dim", "hidden_dim", "batch_size"):
+        for name in ("epochs", "latent_dim", "hidden_dim", "batch_size", "flows", "top_dim"):
             integer_at_least(name, getattr(self, name))
+        integer_at_least("anneal_epochs", self.anneal_epochs, 0)
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
+        self.sigma = check_sigma(self.sigma)
+
+    def vae_options(self) -> dict[str, Any]:
+        """The constructor arguments of this run's VAE class."""
+        options = {"latent_dim": self.latent_dim, "hidden_dim": self.hidden_dim, "likelihood": self.likelihood,
+                   "sigma": self.sigma, "beta": self.beta}
+        if self.model == "iaf":
+            options["flows"] = self.flows
+        if self.model == "ladder":
+            options["top_dim"] = self.top_dim
+        return options
 
 
 @dataclass
@@ -108,9 +127,16 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str,
 
 
 def build_vae(input_dim: int, config: TrainConfig, device: torch.device) -> VAE:
-    """A fresh VAE of ``config``'s sizes, initialised from ``config.seed``, on ``device``."""
+    """A fresh VAE of ``config``'s kind and sizes, initialised from ``config.seed``, on ``device``."""
     torch.manual_seed(config.seed)
-    return VAE(input_dim, config.latent_dim, config.hidden_dim, config.likelihood, config.sigma).to(device)
+    return MODELS[config.model](input_dim, **config.vae_options()).to(device)
+
+
+def anneal_factor(config: TrainConfig, epoch: int, step: int, steps_per_epoch: int) -> float:
+    """KL annealing: the KL weight rises linearly from ~0 to ``beta`` over ``anneal_epochs`` (then stays)."""
+    if config.anneal_epochs == 0:
+        return 1.0
+    return min(1.0, (epoch * steps_per_epoch + step + 1) / (config.anneal_epochs * steps_per_epoch))
 
 
 def train(
@@ -122,9 +148,10 @@ def train(
     resume: bool = False,
     progress: bool = True,
 ) -> tuple[VAE, History]:
-    """Train a VAE on ``data`` by SVI (``TraceMeanField_ELBO``, Adam); checkpoint every epoch.
+    """Train a VAE of ``config.model``'s kind on ``data`` by SVI (the variant's ELBO, Adam); checkpoint every epoch.
 
-    Each epoch shuffles with a generator seeded by ``(seed, epoch)`` and reseeds Pyro the same way,
+    ``history.train_elbo`` is the training objective (the ELBO when beta = 1 and no annealing);
+    ``history.test_elbo`` is always the ELBO. Each epoch shuffles with a generator seeded by ``(seed, epoch)`` and reseeds Pyro the same way,
     so a resumed run continues exactly as an uninterrupted one would. Ctrl-C leaves the last
     complete epoch's checkpoint in place.
     """
@@ -150,8 +177,9 @@ def train(
         optimiser.set_state(state["optimiser"])
         history = History(**state["history"])
 
-    svi = SVI(vae.model, vae.guide, optimiser, loss=TraceMeanField_ELBO())
+    svi = SVI(vae.model, vae.guide, optimiser, loss=vae.loss())
     n = data.train.shape[0]
+    steps_per_epoch = -(-n // config.batch_size)
     validate = is_validation_enabled()
     try:
         for epoch in range(history.epochs, config.epochs):
@@ -163,6 +191,7 @@ def train(
             batches = range(0, n, config.batch_size)
             bar = tqdm(batches, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False, unit="batch")
             for i, first in enumerate(bar):
+                vae.anneal = anneal_factor(config, epoch, i, steps_per_epoch)
                 batch = data.train[order[first:first + config.batch_size]]
                 # Pyro's argument checks on the first step of a run only: they cost a third of a step
                 with pyro.validation_enabled(validate and epoch == history.epochs and i == 0):
@@ -171,6 +200,7 @@ def train(
                     bar.set_postfix(elbo=f"{-total / min(n, first + batch.shape[0]):.2f}")
             history.train_elbo.append(-total / n)
             history.seconds.append(time.perf_counter() - start)
+            vae.anneal = 1.0
             pyro.set_rng_seed(config.seed + 7 * epoch + 1)
             history.test_elbo.append(elbo_per_image(vae, data.test))
             if progress:
@@ -184,7 +214,8 @@ def train(
 
 
 def metrics(vae: VAE, data: ImageData, config: TrainConfig, history: History, device: torch.device, iwae_samples: int = 0) -> dict[str, Any]:
-    """The ``metrics.json`` contract: ELBOs (nats per image), epochs, seconds per epoch, device, config."""
+    """The ``metrics.json`` contract: ELBOs (nats per image), epochs, seconds per epoch, device, config,
+    KL per latent dimension and active units, the Gaussian likelihood's sigma, and the IWAE log-likelihood."""
     report = {
         "train_elbo": history.train_elbo[-1],
         "test_elbo": history.test_elbo[-1],
@@ -195,6 +226,11 @@ def metrics(vae: VAE, data: ImageData, config: TrainConfig, history: History, de
         "config": asdict(config),
         "history": asdict(history),
     }
+    report.update(posterior_usage(vae, data.test.to(device)))
+    with torch.no_grad():
+        sigma = vae.sigma_value(*((data.test.to(device), vae.reconstruct(data.test.to(device))) if vae.sigma == "optimal" else ()))
+    if sigma is not None:
+        report["sigma"] = float(sigma)
     if iwae_samples:
         report["test_log_likelihood"] = iwae_bound(vae, data.test.to(device), num_samples=iwae_samples)
         report["iwae_samples"] = iwae_samples
@@ -207,32 +243,3 @@ def write_metrics(path: Path, report: dict[str, Any]) -> None:
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(report, indent=2))
     os.replace(tmp, path)
-
-
-def fit_per_datapoint(vae: VAE, x: torch.Tensor, steps: int = 1000, lr: float = 0.01, seed: int = 0) -> tuple[float, float]:
-    """The non-amortised baseline: a separate Gaussian ``q_i(z)`` per image, optimised by SVI with the decoder frozen.
-
-    Returns the ELBO per image reached and the seconds spent per image. The encoder answers the same
-    question in one forward pass; the difference in ELBO is the amortisation gap.
-    """
-    n, latent = x.shape[0], vae.latent_dim
-    frozen_model = poutine.block(vae.model, hide_types=["param"])  # the decoder is not trained here
-
-    def local_guide(batch: torch.Tensor) -> None:
-        loc = pyro.param("local_loc", lambda: torch.zeros(n, latent, device=x.device))
-        scale = pyro.param("local_scale", lambda: torch.ones(n, latent, device=x.device), constraint=constraints.positive)
-        with pyro.plate("data", n, device=x.device):
-            pyro.sample("z", dist.Normal(loc, scale).to_event(1))
-
-    pyro.clear_param_store()
-    pyro.set_rng_seed(seed)
-    svi = SVI(frozen_model, local_guide, Adam({"lr": lr}), loss=TraceMeanField_ELBO())
-    start = time.perf_counter()
-    with pyro.validation_enabled(False):
-        for _ in range(steps):
-            svi.step(x)
-    seconds = time.perf_counter() - start
-    loc, scale = pyro.param("local_loc").detach(), pyro.param("local_scale").detach()
-    elbo = float(gaussian_q_elbo(vae, x, loc, scale, num_samples=32).mean())
-    pyro.clear_param_store()
-    return elbo, seconds / n

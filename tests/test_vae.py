@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from pp_vae.data import load_digits
-from pp_vae.vae import VAE, elbo_per_image, iwae_bound
-from pp_vae.vae_training import CHECKPOINT, TrainConfig, fit_per_datapoint, load_checkpoint, resolve_device, train
+from pp_vae.vae import VAE, elbo_per_image, iwae_bound, vae_from_config
+from pp_vae.vae_analysis import fit_per_datapoint
+from pp_vae.vae_training import CHECKPOINT, TrainConfig, load_checkpoint, resolve_device, train
 from tests.reference_vae import train_plain
 
 # Measured once on digits, 30 epochs, latent 10, hidden 256, batch 128, lr 1e-3, seeds 0 and 1:
@@ -81,7 +82,7 @@ def test_checkpoint_round_trip_and_resume_give_the_same_state(digits, tmp_path):
     for (name, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
     final = load_checkpoint(tmp_path / "resumed" / CHECKPOINT)
-    rebuilt = VAE(**final["vae_config"])
+    rebuilt = vae_from_config(final["vae_config"])
     rebuilt.load_state_dict(final["vae"])
     torch.testing.assert_close(rebuilt.reconstruct(digits.test[:5]), resumed.reconstruct(digits.test[:5]))
 
