@@ -6,14 +6,19 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.pp-vae-installed
 OUT     ?= build/course
 PYTEST_ARGS ?=
+COURSE  ?= build/homework
+SUBMISSIONS ?= submissions
 
-.PHONY: run test bench setup clean help
+.PHONY: run test bench setup clean help homework-release homework-autograde homework-export
 
 help:
 	@echo "make run    set up .venv and run the whole course -> $(OUT)/index.html"
 	@echo "make test   set up .venv and run the test suite (unit tests + notebooks)"
 	@echo "make bench  set up .venv and run the benchmarks -> benchmarks/RESULTS.md"
 	@echo "make clean  remove build outputs (keeps .venv)"
+	@echo "make homework-release                       student versions -> $(COURSE)/release"
+	@echo "make homework-autograde SUBMISSIONS=DIR     grade DIR/STUDENT/ASSIGNMENT/ASSIGNMENT.ipynb"
+	@echo "make homework-export                        grades -> $(COURSE)/grades.csv"
 
 setup: $(STAMP)
 
@@ -31,6 +36,15 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
+
+homework-release: $(STAMP)
+	$(PY) -m pp_vae.cli homework release --course $(COURSE)
+
+homework-autograde: $(STAMP)
+	$(PY) -m pp_vae.cli homework autograde $(SUBMISSIONS) --course $(COURSE)
+
+homework-export: $(STAMP)
+	$(PY) -m pp_vae.cli homework export --course $(COURSE) --to $(COURSE)/grades.csv
 
 clean:
 	rm -rf build

@@ -89,6 +89,26 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _homework(args: argparse.Namespace) -> int:
+    from pp_vae import homework
+
+    course = Path(args.course)
+    if args.action == "release":
+        for name, folder in homework.release(course, args.names or None).items():
+            print(f"{name}: student version in {folder}")
+        return 0
+    if args.action == "autograde":
+        if not args.names:
+            raise ValueError("autograde needs the submissions folder: pp-vae homework autograde SUBMISSIONS [ASSIGNMENT ...]")
+        grades = homework.autograde(Path(args.names[0]), course, args.names[1:] or None)
+        for grade in grades:
+            print(f"{grade.student:20} {grade.assignment:24} {grade.score:5.1f} / {grade.max_score:.0f}" + (f"  ({grade.note})" if grade.note else ""))
+        print(f"graded {len(grades)} submission(s); export with: pp-vae homework export --course {course}")
+        return 0
+    print(f"wrote {homework.export_grades(Path(args.to), course)}")
+    return 0
+
+
 def torch_generator(seed: int):
     """A seeded torch generator for reproducible figures."""
     import torch
@@ -170,6 +190,16 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", default="build/vae", help="output folder (default: build/vae)")
     tr.add_argument("--quiet", action="store_true", help="no progress bars")
     tr.set_defaults(handler=_train)
+
+    hw = commands.add_parser("homework", help="nbgrader homework: release student versions, autograde submissions, export grades",
+                             description="release [ASSIGNMENT ...]: student versions into COURSE/release. "
+                                         "autograde SUBMISSIONS [ASSIGNMENT ...]: grade SUBMISSIONS/STUDENT/ASSIGNMENT/ASSIGNMENT.ipynb. "
+                                         "export: every grade as CSV.")
+    hw.add_argument("action", choices=["release", "autograde", "export"])
+    hw.add_argument("names", nargs="*", help="release: assignments (default all); autograde: the submissions folder, then assignments")
+    hw.add_argument("--course", default=str(Path("build") / "homework"), help="nbgrader course folder (default: build/homework)")
+    hw.add_argument("--to", default="grades.csv", help="export: the CSV file to write (default: grades.csv)")
+    hw.set_defaults(handler=_homework)
     return parser
 
 
