@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,6 +66,11 @@ def _train(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as interrupt:
         print(f"error: {interrupt}", file=sys.stderr)
         return 130
+    finally:
+        _leave_process_group()
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun, rank 0 alone writes metrics and figures
+    device = next(vae.parameters()).device
     report = metrics(vae, data, config, history, device, iwae_samples=args.iwae_samples)
     write_metrics(out / "metrics.json", report)
     figures = {"elbo.png": plots.elbo_curves(history), "reconstructions.png": plots.reconstructions(vae, data.test.to(device), data.image_shape),
@@ -107,6 +113,14 @@ def _homework(args: argparse.Namespace) -> int:
         return 0
     print(f"wrote {homework.export_grades(Path(args.to), course)}")
     return 0
+
+
+def _leave_process_group() -> None:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()  # leave together: a process that tears gloo down while another is still working aborts
+        dist.destroy_process_group()
 
 
 def torch_generator(seed: int):

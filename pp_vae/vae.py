@@ -13,6 +13,7 @@ Every variant answers the same questions, which training and the analyses use:
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -113,6 +114,7 @@ class VAE(nn.Module):
         self.input_dim, self.latent_dim, self.hidden_dim = input_dim, latent_dim, hidden_dim
         self.likelihood, self.sigma, self.beta = likelihood, check_sigma(sigma), float(beta)
         self.anneal = 1.0
+        self._training_loss: Trace_ELBO | None = None
         self.encoder = Encoder(input_dim, hidden_dim, latent_dim)
         self.decoder = Decoder(self.decoder_input_dim, hidden_dim, input_dim, learn_sigma=likelihood == "gaussian" and self.sigma == "learned")
 
@@ -130,6 +132,21 @@ class VAE(nn.Module):
     def kl_weight(self) -> float:
         """The KL term's weight in the training objective now: ``beta`` times the annealing factor."""
         return self.beta * self.anneal
+
+    def kl_scale(self) -> contextlib.AbstractContextManager:
+        """``poutine.scale`` by the KL weight around the latent sites (beta-VAE); nothing at weight 1 (the hot path)."""
+        weight = self.kl_weight
+        return contextlib.nullcontext() if weight == 1.0 else poutine.scale(scale=weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The training loss of a batch: minus the (beta-weighted) ELBO, summed over images, differentiable.
+
+        Pyro's ``differentiable_loss`` runs ``model`` and ``guide`` as SVI would; being the module's
+        ``forward`` lets a plain torch optimizer, and ``DistributedDataParallel``, train the pair.
+        """
+        if self._training_loss is None:
+            self._training_loss = self.loss()
+        return self._training_loss.differentiable_loss(self.model, self.guide, x)
 
     def sigma_value(self, x: torch.Tensor | None = None, mean: torch.Tensor | None = None) -> torch.Tensor | float | None:
         """The Gaussian likelihood's sigma (``None`` for Bernoulli); the optimal one needs ``x`` and the decoded mean."""
@@ -155,14 +172,14 @@ class VAE(nn.Module):
         pyro.module("decoder", self.decoder)
         with pyro.plate("data", x.shape[0], device=x.device):
             prior = dist.Normal(x.new_zeros(self.latent_dim), x.new_ones(self.latent_dim)).to_event(1)
-            with poutine.scale(scale=self.kl_weight):  # beta-VAE: scales log p(z) here and log q(z|x) in the guide
+            with self.kl_scale():  # beta-VAE: scales log p(z) here and log q(z|x) in the guide
                 z = pyro.sample("z", prior)
             pyro.sample("x", self.likelihood_dist(self.decoder(z), x), obs=x)
 
     def guide(self, x: torch.Tensor) -> None:
         """``q(z | x) = N(z; encoder(x))``: amortised, one network for every image."""
         pyro.module("encoder", self.encoder)
-        with pyro.plate("data", x.shape[0], device=x.device), poutine.scale(scale=self.kl_weight):
+        with pyro.plate("data", x.shape[0], device=x.device), self.kl_scale():
             pyro.sample("z", self.posterior(x))
 
     def posterior(self, x: torch.Tensor) -> dist.Distribution:
@@ -236,7 +253,7 @@ class IAFVAE(VAE):
     def guide(self, x: torch.Tensor) -> None:
         pyro.module("encoder", self.encoder)
         pyro.module("flows", self.flows)
-        with pyro.plate("data", x.shape[0], device=x.device), poutine.scale(scale=self.kl_weight):
+        with pyro.plate("data", x.shape[0], device=x.device), self.kl_scale():
             pyro.sample("z", self.posterior(x))
 
     def posterior(self, x: torch.Tensor) -> dist.Distribution:
@@ -295,7 +312,7 @@ class LadderVAE(VAE):
         pyro.module("decoder", self.decoder)
         pyro.module("top_down", self.top_down)
         with pyro.plate("data", x.shape[0], device=x.device):
-            with poutine.scale(scale=self.kl_weight):
+            with self.kl_scale():
                 z2 = pyro.sample("z2", dist.Normal(x.new_zeros(self.top_dim), x.new_ones(self.top_dim)).to_event(1))
                 z1 = pyro.sample("z1", dist.Normal(*self.top_down(z2)).to_event(1))
             pyro.sample("x", self.likelihood_dist(self.decoder(z1), x), obs=x)
@@ -310,7 +327,7 @@ class LadderVAE(VAE):
         pyro.module("encoder_top", self.encoder_top)
         pyro.module("top_down", self.top_down)
         (loc1, scale1), (loc2, scale2) = self.bottom_up(x)
-        with pyro.plate("data", x.shape[0], device=x.device), poutine.scale(scale=self.kl_weight):
+        with pyro.plate("data", x.shape[0], device=x.device), self.kl_scale():
             z2 = pyro.sample("z2", dist.Normal(loc2, scale2).to_event(1))
             pyro.sample("z1", dist.Normal(*precision_weighted(loc1, scale1, *self.top_down(z2))).to_event(1))
 

@@ -13,8 +13,6 @@ from typing import Any
 import numpy as np
 import pyro
 import torch
-from pyro.infer import SVI
-from pyro.optim import Adam
 from pyro.poutine.util import is_validation_enabled
 
 from pp_vae.data import ImageData, check_images
@@ -90,12 +88,12 @@ class History:
         return len(self.train_elbo)
 
 
-def save_checkpoint(path: Path, vae: VAE, optimiser: Adam, config: TrainConfig, history: History) -> None:
+def save_checkpoint(path: Path, vae: VAE, optimiser: torch.optim.Optimizer, config: TrainConfig, history: History) -> None:
     """Write the checkpoint atomically: a temporary file in the same folder, then ``os.replace``."""
     state = {
         "vae": vae.state_dict(),
         "vae_config": vae.config(),
-        "optimiser": optimiser.get_state(),
+        "optimiser": optimiser.state_dict(),
         "train_config": asdict(config),
         "history": asdict(history),
     }
@@ -148,7 +146,12 @@ def train(
     resume: bool = False,
     progress: bool = True,
 ) -> tuple[VAE, History]:
-    """Train a VAE of ``config.model``'s kind on ``data`` by SVI (the variant's ELBO, Adam); checkpoint every epoch.
+    """Train a VAE of ``config.model``'s kind on ``data`` by stochastic VI (the variant's ELBO, Adam); checkpoint every epoch.
+
+    Each step is SVI's step: Pyro's ``differentiable_loss`` of the model/guide pair (:meth:`VAE.forward`)
+    and one torch Adam over all the VAE's weights (cheaper than Pyro's per-parameter optimisers).
+    Launched by ``torchrun``, it trains data-parallel (:class:`Parallel`); only rank 0 evaluates the
+    test ELBO and writes checkpoints.
 
     ``history.train_elbo`` is the training objective (the ELBO when beta = 1 and no annealing);
     ``history.test_elbo`` is always the ELBO. Each epoch shuffles with a generator seeded by ``(seed, epoch)`` and reseeds Pyro the same way,
@@ -158,14 +161,19 @@ def train(
     from tqdm.auto import tqdm
 
     torch_device = resolve_device(device)
+    parallel = Parallel.start(torch_device)
+    torch_device = parallel.device
+    if config.batch_size % parallel.world_size:
+        raise ValueError(f"batch_size {config.batch_size} must be a multiple of the {parallel.world_size} processes (each takes an equal share)")
     check_images(f"{data.name} train", data.train.cpu().numpy(), config.likelihood)
     check_images(f"{data.name} test", data.test.cpu().numpy(), config.likelihood)
     data = data.to(torch_device)
     checkpoint = Path(out_dir) / CHECKPOINT if out_dir else None
+    progress = progress and parallel.is_main
 
     pyro.clear_param_store()
     vae = build_vae(data.input_dim, config, torch_device)
-    optimiser = Adam({"lr": config.lr})
+    optimiser = torch.optim.Adam(vae.parameters(), lr=config.lr)
     history = History()
     if resume:
         if checkpoint is None or not checkpoint.exists():
@@ -174,10 +182,10 @@ def train(
         if state["vae_config"] != vae.config():
             raise ValueError(f"{checkpoint} was trained with {state['vae_config']}, not with these options; use another --out")
         vae.load_state_dict(state["vae"])
-        optimiser.set_state(state["optimiser"])
+        optimiser.load_state_dict(state["optimiser"])
         history = History(**state["history"])
 
-    svi = SVI(vae.model, vae.guide, optimiser, loss=vae.loss())
+    loss_of = parallel.wrap(vae)  # vae itself, or DistributedDataParallel(vae): both return the batch's loss
     n = data.train.shape[0]
     steps_per_epoch = -(-n // config.batch_size)
     validate = is_validation_enabled()
@@ -186,31 +194,94 @@ def train(
             start = time.perf_counter()
             generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
             order = torch.randperm(n, generator=generator).to(torch_device)
-            pyro.set_rng_seed(config.seed * 100_003 + epoch)
-            total = 0.0
+            pyro.set_rng_seed(config.seed * 100_003 + epoch + 7919 * parallel.rank)
+            total = torch.zeros((), device=torch_device)
             batches = range(0, n, config.batch_size)
             bar = tqdm(batches, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False, unit="batch")
             for i, first in enumerate(bar):
                 vae.anneal = anneal_factor(config, epoch, i, steps_per_epoch)
-                batch = data.train[order[first:first + config.batch_size]]
+                # every process takes every world_size-th image of the global batch
+                batch = data.train[order[first:first + config.batch_size][parallel.rank::parallel.world_size]]
+                if batch.shape[0] == 0:
+                    continue
                 # Pyro's argument checks on the first step of a run only: they cost a third of a step
                 with pyro.validation_enabled(validate and epoch == history.epochs and i == 0):
-                    total += svi.step(batch)
-                if i % 5 == 0:
-                    bar.set_postfix(elbo=f"{-total / min(n, first + batch.shape[0]):.2f}")
-            history.train_elbo.append(-total / n)
+                    loss = loss_of(batch)
+                optimiser.zero_grad(set_to_none=True)
+                # DDP averages gradients over processes; scaling by their number gives the global batch's sum
+                (loss * parallel.world_size).backward()
+                optimiser.step()
+                total += loss.detach()
+                if progress and i % 5 == 0:
+                    bar.set_postfix(elbo=f"{-float(total) * parallel.world_size / min(n, first + config.batch_size):.2f}")
+            history.train_elbo.append(-parallel.sum(total) / n)
             history.seconds.append(time.perf_counter() - start)
             vae.anneal = 1.0
-            pyro.set_rng_seed(config.seed + 7 * epoch + 1)
-            history.test_elbo.append(elbo_per_image(vae, data.test))
-            if progress:
-                tqdm.write(f"epoch {epoch + 1}: train ELBO {history.train_elbo[-1]:.3f}, test ELBO {history.test_elbo[-1]:.3f} nats/image")
-            if checkpoint:
-                save_checkpoint(checkpoint, vae, optimiser, config, history)
+            if parallel.is_main:
+                pyro.set_rng_seed(config.seed + 7 * epoch + 1)
+                history.test_elbo.append(elbo_per_image(vae, data.test))
+                if progress:
+                    tqdm.write(f"epoch {epoch + 1}: train ELBO {history.train_elbo[-1]:.3f}, test ELBO {history.test_elbo[-1]:.3f} nats/image")
+                if checkpoint:
+                    save_checkpoint(checkpoint, vae, optimiser, config, history)
+            else:
+                history.test_elbo.append(float("nan"))  # only the main process evaluates and writes
     except KeyboardInterrupt:
         where = f"; the checkpoint of epoch {history.epochs} is kept: rerun with --resume" if checkpoint and history.epochs else ""
         raise KeyboardInterrupt(f"training interrupted{where}") from None
     return vae, history
+
+
+@dataclass
+class Parallel:
+    """This process's place in a ``torchrun`` launch (one process, rank 0, when not launched by torchrun).
+
+    ``torchrun --nproc-per-node N -m pp_vae.cli train ...`` sets ``WORLD_SIZE``, ``RANK`` and ``LOCAL_RANK``;
+    the processes join one group (NCCL on GPUs, gloo on CPUs), each trains on its share of every batch,
+    and ``DistributedDataParallel`` averages their gradients.
+    """
+
+    rank: int = 0
+    world_size: int = 1
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    @classmethod
+    def start(cls, device: torch.device) -> Parallel:
+        """Join the process group when launched by torchrun; pick this process's GPU."""
+        world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        if world_size == 1:
+            return cls(0, 1, device)
+        import torch.distributed as dist
+
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        if device.type == "cuda":
+            device = torch.device("cuda", local_rank)
+            torch.cuda.set_device(device)
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        return cls(dist.get_rank(), dist.get_world_size(), device)
+
+    @property
+    def is_main(self) -> bool:
+        """Whether this process evaluates, prints and writes checkpoints and metrics (rank 0)."""
+        return self.rank == 0
+
+    def wrap(self, vae: VAE) -> torch.nn.Module:
+        """``vae``, or ``DistributedDataParallel(vae)`` when there are several processes."""
+        if self.world_size == 1:
+            return vae
+        from torch.nn.parallel import DistributedDataParallel
+
+        return DistributedDataParallel(vae, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+
+    def sum(self, value: torch.Tensor) -> float:
+        """``value`` summed over the processes."""
+        if self.world_size > 1:
+            import torch.distributed as dist
+
+            value = value.clone()
+            dist.all_reduce(value)
+        return float(value)
 
 
 def metrics(vae: VAE, data: ImageData, config: TrainConfig, history: History, device: torch.device, iwae_samples: int = 0) -> dict[str, Any]:
@@ -222,6 +293,7 @@ def metrics(vae: VAE, data: ImageData, config: TrainConfig, history: History, de
         "epochs": history.epochs,
         "seconds_per_epoch": float(np.mean(history.seconds)) if history.seconds else None,
         "device": str(device),
+        "processes": int(os.environ.get("WORLD_SIZE", "1")),
         "dataset": data.name,
         "config": asdict(config),
         "history": asdict(history),

@@ -158,9 +158,7 @@ def teardown_module():
 
 
 def test_ctrl_c_keeps_the_last_complete_checkpoint(digits, tmp_path, monkeypatch):
-    from pyro.infer import SVI
-
-    real_step, calls = SVI.step, {"n": 0}
+    real_step, calls = VAE.forward, {"n": 0}
     steps_per_epoch = -(-digits.train.shape[0] // 128)
 
     def interrupted_step(self, *args, **kwargs):
@@ -169,7 +167,7 @@ def test_ctrl_c_keeps_the_last_complete_checkpoint(digits, tmp_path, monkeypatch
             raise KeyboardInterrupt
         return real_step(self, *args, **kwargs)
 
-    monkeypatch.setattr(SVI, "step", interrupted_step)
+    monkeypatch.setattr(VAE, "forward", interrupted_step)
     with pytest.raises(KeyboardInterrupt, match="checkpoint of epoch 1 is kept: rerun with --resume"):
         train(digits, TrainConfig(epochs=3, hidden_dim=16, latent_dim=2), device="cpu", out_dir=tmp_path, progress=False)
     assert len(load_checkpoint(tmp_path / CHECKPOINT)["history"]["train_elbo"]) == 1
