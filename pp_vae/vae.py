@@ -133,6 +133,15 @@ class VAE(nn.Module):
         """The KL term's weight in the training objective now: ``beta`` times the annealing factor."""
         return self.beta * self.anneal
 
+    @contextlib.contextmanager
+    def plain_elbo(self):
+        """Within this block the model/guide pair's objective is the ELBO itself (KL weight 1), whatever ``beta``."""
+        anneal, self.anneal = self.anneal, 1.0 / self.beta
+        try:
+            yield self
+        finally:
+            self.anneal = anneal
+
     def kl_scale(self) -> contextlib.AbstractContextManager:
         """``poutine.scale`` by the KL weight around the latent sites (beta-VAE); nothing at weight 1 (the hot path)."""
         weight = self.kl_weight
@@ -406,6 +415,11 @@ def gaussian_q_log_weights(vae: VAE, x: torch.Tensor, loc: torch.Tensor, scale: 
     return log_joint(vae, x, z) - q.log_prob(z)
 
 
+def sampled_in_chunks(log_weights: Any, num_samples: int, chunk: int = 250) -> torch.Tensor:
+    """``log_weights(k)`` called for chunks of ``k <= chunk`` draws and stacked: ``(num_samples, n)`` in bounded memory."""
+    return torch.cat([log_weights(min(chunk, num_samples - k)) for k in range(0, num_samples, chunk)])
+
+
 def importance_weighted(terms: torch.Tensor) -> torch.Tensor:
     """``log (1/K sum_k exp(terms_k))`` per image: the IWAE estimate from ``K`` log weights."""
     return torch.logsumexp(terms, dim=0) - math.log(terms.shape[0])
@@ -422,7 +436,7 @@ def iwae_bound(vae: VAE, x: torch.Tensor, num_samples: int = 1000, batch_size: i
     total = 0.0
     for start in range(0, x.shape[0], batch_size):
         batch = x[start:start + batch_size]
-        terms = torch.cat([vae.log_weights(batch, min(chunk, num_samples - k)) for k in range(0, num_samples, chunk)])
+        terms = sampled_in_chunks(lambda k: vae.log_weights(batch, k), num_samples, chunk)
         total += float(importance_weighted(terms).sum())
     return total / x.shape[0]
 

@@ -20,7 +20,7 @@ from pyro.optim import Adam
 from scipy import stats
 from torch.distributions import constraints
 
-from pp_vae.vae import VAE, gaussian_q_elbo, gaussian_q_log_weights, importance_weighted
+from pp_vae.vae import VAE, gaussian_q_elbo, gaussian_q_log_weights, importance_weighted, sampled_in_chunks
 
 ACTIVE_THRESHOLD = 0.01  # Burda et al. 2016: a unit is active when Cov_x(E_q[z_i | x]) > 0.01
 
@@ -76,16 +76,11 @@ def optimise_local_gaussians(vae: VAE, x: torch.Tensor, steps: int = 1000, lr: f
 
     pyro.clear_param_store()
     pyro.set_rng_seed(seed)
-    anneal = vae.anneal
-    vae.anneal = 1.0 / vae.beta  # the ELBO itself, whatever beta the VAE was trained with
     svi = SVI(frozen_model, local_guide, Adam({"lr": lr}), loss=TraceMeanField_ELBO())
     start = time.perf_counter()
-    try:
-        with pyro.validation_enabled(False):
-            for _ in range(steps):
-                svi.step(x)
-    finally:
-        vae.anneal = anneal
+    with vae.plain_elbo(), pyro.validation_enabled(False):  # the ELBO itself, whatever beta the VAE was trained with
+        for _ in range(steps):
+            svi.step(x)
     seconds = time.perf_counter() - start
     loc, scale = pyro.param("local_loc").detach(), pyro.param("local_scale").detach()
     pyro.clear_param_store()
@@ -142,7 +137,7 @@ def gap_decomposition(vae: VAE, x: torch.Tensor, iwae_samples: int = 1000, steps
         amortised = _elbo_with_common_noise(vae, x, *vae.encoder(x), elbo_samples, seed)
         optimal = _elbo_with_common_noise(vae, x, loc, scale, elbo_samples, seed)
         torch.manual_seed(seed + 1)
-        terms = torch.cat([gaussian_q_log_weights(vae, x, loc, scale, min(250, iwae_samples - k)) for k in range(0, iwae_samples, 250)])
+        terms = sampled_in_chunks(lambda k: gaussian_q_log_weights(vae, x, loc, scale, k), iwae_samples)
         log_likelihood = float(importance_weighted(terms).mean())
     return Gaps(log_likelihood, optimal, amortised, log_likelihood - optimal, optimal - amortised, seconds)
 

@@ -66,6 +66,10 @@ def test_beta_multiplies_the_kl_term():
     loc, scale = vae.encoder(x)
     kl = torch.distributions.kl_divergence(torch.distributions.Normal(loc, scale), torch.distributions.Normal(0.0, 1.0)).sum()
     assert losses[3.0] - losses[1.0] == pytest.approx(2 * float(kl.detach()), rel=1e-4)
+    with vae.plain_elbo():  # beta is still 3: the block restores the ELBO itself
+        pyro.set_rng_seed(1)
+        assert TraceMeanField_ELBO().loss(vae.model, vae.guide, x) == pytest.approx(losses[1.0], rel=1e-6)
+    assert vae.kl_weight == 3.0
 
 
 def test_kl_annealing_rises_linearly_to_one():
