@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,7 +52,7 @@ def _train(args: argparse.Namespace) -> int:
 
     from pp_vae import plots
     from pp_vae.data import load_dataset
-    from pp_vae.vae_training import TrainConfig, metrics, resolve_device, train, write_metrics
+    from pp_vae.vae_training import TrainConfig, launched_as, metrics, resolve_device, train, write_metrics
 
     config = TrainConfig(epochs=args.epochs, latent_dim=args.latent_dim, hidden_dim=args.hidden_dim, batch_size=args.batch_size,
                          lr=args.lr, seed=args.seed, likelihood=args.likelihood, sigma=args.sigma, model=args.model, beta=args.beta,
@@ -68,7 +67,7 @@ def _train(args: argparse.Namespace) -> int:
         return 130
     finally:
         _leave_process_group()
-    if int(os.environ.get("RANK", "0")) != 0:
+    if launched_as()[0] != 0:
         return 0  # under torchrun, rank 0 alone writes metrics and figures
     device = next(vae.parameters()).device
     report = metrics(vae, data, config, history, device, iwae_samples=args.iwae_samples)

@@ -261,11 +261,8 @@ def elbo_curves(history: Any) -> Figure:
 
 
 def latent_scatter(vae: Any, x: Any, labels: Any) -> Figure:
-    """Encoder means of ``x`` coloured by label (first two latent dimensions, or their top two principal components)."""
-    import torch
-
-    with torch.no_grad():
-        loc = vae.encoder(x)[0].cpu().numpy()
+    """Posterior means of ``x`` coloured by label (first two latent dimensions, or their top two principal components)."""
+    loc = vae.posterior_mean(x).cpu().numpy()
     labels = np.asarray(labels.cpu() if hasattr(labels, "cpu") else labels)
     if loc.shape[1] > 2:
         centred = loc - loc.mean(0)

@@ -232,6 +232,11 @@ def train(
     return vae, history
 
 
+def launched_as() -> tuple[int, int]:
+    """``(rank, world_size)`` of this process as torchrun set them; ``(0, 1)`` when not launched by torchrun."""
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
 @dataclass
 class Parallel:
     """This process's place in a ``torchrun`` launch (one process, rank 0, when not launched by torchrun).
@@ -248,7 +253,7 @@ class Parallel:
     @classmethod
     def start(cls, device: torch.device) -> Parallel:
         """Join the process group when launched by torchrun; pick this process's GPU."""
-        world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        _, world_size = launched_as()
         if world_size == 1:
             return cls(0, 1, device)
         import torch.distributed as dist
@@ -293,7 +298,7 @@ def metrics(vae: VAE, data: ImageData, config: TrainConfig, history: History, de
         "epochs": history.epochs,
         "seconds_per_epoch": float(np.mean(history.seconds)) if history.seconds else None,
         "device": str(device),
-        "processes": int(os.environ.get("WORLD_SIZE", "1")),
+        "processes": launched_as()[1],
         "dataset": data.name,
         "config": asdict(config),
         "history": asdict(history),
