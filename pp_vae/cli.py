@@ -1,16 +1,23 @@
-"""The ``pp-vae`` command: ``course`` runs the lectures, ``compare`` puts inference methods side by side,
-``train`` trains the VAE."""
+"""The ``pp-vae`` command: parse, call the package, print.
+
+``course`` runs the lectures, ``compare`` puts inference methods side by side, ``train`` trains a VAE,
+``homework`` releases and grades the assignments.
+
+Choices (methods, VAE kinds, likelihoods) come from the package's registries; nothing heavy is
+imported until a subcommand runs, so ``pp-vae --help`` answers at once.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 
 def _course(args: argparse.Namespace) -> int:
-    from pp_vae.course import default_notebooks_dir, run_course
+    from pp_vae.course.notebooks import default_notebooks_dir, run_course
 
     notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_dir()
     results = run_course(notebooks, Path(args.out), progress=not args.quiet, timeout=args.timeout)
@@ -23,14 +30,12 @@ def _course(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    import json
-
-    from pp_vae.compare import compare
+    from pp_vae.files import atomic_write_text
+    from pp_vae.inference.comparison import compare
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     comparison = compare(
-        args.model, args.data, methods, draws=args.draws, seed=args.seed,
-        extra_fields="ignore" if args.ignore_extra_data else "error",
+        args.model, args.data, methods, draws=args.draws, seed=args.seed, extra_fields="ignore" if args.ignore_extra_data else "error"
     )
     print(comparison.table())
     report = comparison.to_json()
@@ -38,10 +43,7 @@ def _compare(args: argparse.Namespace) -> int:
         for warning in result["diagnostics"].get("warnings", []):
             print(f"warning ({method}): {warning}", file=sys.stderr)
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=2))
-        print(f"wrote {out}")
+        print(f"wrote {atomic_write_text(args.out, json.dumps(report, indent=2))}")
     return 0
 
 
@@ -50,14 +52,29 @@ def _train(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg")  # figures go to files; no display needed
 
-    from pp_vae import plots
-    from pp_vae.data import load_dataset
-    from pp_vae.vae_training import TrainConfig, launched_as, metrics, resolve_device, train, write_metrics
+    from pp_vae.data.images import load_dataset
+    from pp_vae.plots.vae import training_figures
+    from pp_vae.vae.config import TrainConfig
+    from pp_vae.vae.devices import launched_as, leave_process_group, resolve_device
+    from pp_vae.vae.metrics import training_metrics, write_metrics
+    from pp_vae.vae.training import train
 
-    config = TrainConfig(epochs=args.epochs, latent_dim=args.latent_dim, hidden_dim=args.hidden_dim, batch_size=args.batch_size,
-                         lr=args.lr, seed=args.seed, likelihood=args.likelihood, sigma=args.sigma, model=args.model, beta=args.beta,
-                         anneal_epochs=args.anneal_epochs, flows=args.flows, top_dim=args.top_dim)
-    device = resolve_device(args.device)
+    config = TrainConfig(
+        epochs=args.epochs,
+        latent_dim=args.latent_dim,
+        hidden_dim=args.hidden_dim,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        likelihood=args.likelihood,
+        sigma=args.sigma,
+        model=args.model,
+        beta=args.beta,
+        anneal_epochs=args.anneal_epochs,
+        flows=args.flows,
+        top_dim=args.top_dim,
+    )
+    resolve_device(args.device)
     data = load_dataset(args.dataset)
     out = Path(args.out)
     try:
@@ -66,25 +83,17 @@ def _train(args: argparse.Namespace) -> int:
         print(f"error: {interrupt}", file=sys.stderr)
         return 130
     finally:
-        _leave_process_group()
+        leave_process_group()
     if launched_as()[0] != 0:
         return 0  # under torchrun, rank 0 alone writes metrics and figures
-    device = next(vae.parameters()).device
-    report = metrics(vae, data, config, history, device, iwae_samples=args.iwae_samples)
+    report = training_metrics(vae, data, config, history, iwae_samples=args.iwae_samples)
     write_metrics(out / "metrics.json", report)
-    figures = {"elbo.png": plots.elbo_curves(history), "reconstructions.png": plots.reconstructions(vae, data.test.to(device), data.image_shape),
-               "samples.png": plots.image_grid(vae.sample(40, torch_generator(args.seed)), data.image_shape, "samples from the prior"),
-               "latent_means.png": plots.latent_scatter(vae, data.test.to(device), data.test_labels)}
-    if config.latent_dim == 2 and config.model != "ladder":
-        figures["manifold.png"] = plots.latent_manifold(vae, data.image_shape)
-    if config.model != "ladder":
-        figures["traversals.png"] = plots.latent_traversals(vae, data.test[:1].to(device), data.image_shape, report["kl_per_dim"])
-    if report["kl_per_dim"] is not None:
-        figures["kl_per_dim.png"] = plots.kl_per_dim(report["kl_per_dim"], report["posterior_mean_variance"], report["active_threshold"])
-    for name, figure in figures.items():
+    for name, figure in training_figures(vae, data, report, history, seed=args.seed).items():
         figure.savefig(out / name, dpi=110)
-    line = (f"{config.model}: test ELBO {report['test_elbo']:.3f} nats/image after {report['epochs']} epochs "
-            f"({report['seconds_per_epoch']:.2f} s/epoch on {device}); {report['active_units']} active units")
+    line = (
+        f"{config.model}: test ELBO {report['test_elbo']:.3f} nats/image after {report['epochs']} epochs "
+        f"({report['seconds_per_epoch']:.2f} s/epoch on {report['device']}); {report['active_units']} active units"
+    )
     if "sigma" in report:
         line += f"; sigma {report['sigma']:.3f}"
     if "test_log_likelihood" in report:
@@ -95,7 +104,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _homework(args: argparse.Namespace) -> int:
-    from pp_vae import homework
+    from pp_vae.course import homework
 
     course = Path(args.course)
     if args.action == "release":
@@ -107,26 +116,14 @@ def _homework(args: argparse.Namespace) -> int:
             raise ValueError("autograde needs the submissions folder: pp-vae homework autograde SUBMISSIONS [ASSIGNMENT ...]")
         grades = homework.autograde(Path(args.names[0]), course, args.names[1:] or None)
         for grade in grades:
-            print(f"{grade.student:20} {grade.assignment:24} {grade.score:5.1f} / {grade.max_score:.0f}" + (f"  ({grade.note})" if grade.note else ""))
+            print(
+                f"{grade.student:20} {grade.assignment:24} {grade.score:5.1f} / {grade.max_score:.0f}"
+                + (f"  ({grade.note})" if grade.note else "")
+            )
         print(f"graded {len(grades)} submission(s); export with: pp-vae homework export --course {course}")
         return 0
     print(f"wrote {homework.export_grades(Path(args.to), course)}")
     return 0
-
-
-def _leave_process_group() -> None:
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()  # leave together: a process that tears gloo down while another is still working aborts
-        dist.destroy_process_group()
-
-
-def torch_generator(seed: int):
-    """A seeded torch generator for reproducible figures."""
-    import torch
-
-    return torch.Generator().manual_seed(seed)
 
 
 def _positive_float(text: str) -> float:
@@ -150,16 +147,25 @@ def _positive_int(text: str) -> int:
 
 
 def _sigma(text: str) -> float | str:
-    from pp_vae.vae import check_sigma
+    from pp_vae.vae.catalogue import SIGMA_MODES
 
+    if text in SIGMA_MODES:
+        return text
     try:
-        return check_sigma(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+        return _positive_float(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"sigma must be a positive number, 'learned' or 'optimal', got {text!r}") from None
+
+
+def _choices(registry: dict) -> str:
+    return "; ".join(f"{name}: {entry.description}" for name, entry in registry.items())
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``pp-vae`` command."""
+    from pp_vae.inference.comparison import METHODS
+    from pp_vae.vae.catalogue import FAMILIES, LIKELIHOODS
+
     parser = argparse.ArgumentParser(prog="pp-vae", description="Probabilistic programming, from conjugate posteriors to VAEs.")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -173,14 +179,16 @@ def build_parser() -> argparse.ArgumentParser:
     comp = commands.add_parser("compare", help="run inference methods side by side on a Stan model")
     comp.add_argument("model", help="a program name in stan_models/ or a path to a .stan file")
     comp.add_argument("data", help="data in Stan's JSON format")
-    comp.add_argument("--methods", default="nuts", help="comma-separated methods (default: nuts)")
-    comp.add_argument("--draws", type=_positive_int, default=1000, help="draws per chain (default: 1000)")
-    comp.add_argument("--seed", type=int, default=None, help="random seed for reproducible results")
+    comp.add_argument("--methods", default="nuts", help=f"comma-separated, from: {_choices(METHODS)} (default: nuts)")
+    comp.add_argument(
+        "--draws", type=_positive_int, default=1000, help="draws per NUTS chain; approximations draw 4x as many (default: 1000)"
+    )
+    comp.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     comp.add_argument("--out", default=None, help="write the JSON report here")
     comp.add_argument("--ignore-extra-data", action="store_true", help="drop data fields the program does not declare")
     comp.set_defaults(handler=_compare)
 
-    tr = commands.add_parser("train", help="train the VAE by SVI and write metrics.json, a checkpoint and figures")
+    tr = commands.add_parser("train", help="train a VAE by SVI and write metrics.json, a checkpoint and figures")
     tr.add_argument("--dataset", default="digits", help="digits (embedded default) or mnist:DIR (four IDX files)")
     tr.add_argument("--epochs", type=_positive_int, default=50, help="epochs (default: 50)")
     tr.add_argument("--latent-dim", type=_positive_int, default=10, help="size of z (default: 10)")
@@ -189,11 +197,16 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (default: 0.001)")
     tr.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     tr.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto picks CUDA when present")
-    tr.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default="bernoulli", help="p(x|z) (default: bernoulli)")
-    tr.add_argument("--sigma", type=_sigma, default=0.1,
-                    help="sd of the gaussian likelihood: a number (fixed), learned, or optimal (sigma-VAE) (default: 0.1)")
-    tr.add_argument("--model", choices=["vae", "iaf", "ladder"], default="vae",
-                    help="vae (diagonal Gaussian guide), iaf (flows on the guide), ladder (two stochastic layers) (default: vae)")
+    tr.add_argument(
+        "--likelihood", choices=list(LIKELIHOODS), default="bernoulli", help=f"p(x|z): {_choices(LIKELIHOODS)} (default: bernoulli)"
+    )
+    tr.add_argument(
+        "--sigma",
+        type=_sigma,
+        default=0.1,
+        help="sd of the gaussian likelihood: a number (fixed), learned, or optimal (sigma-VAE) (default: 0.1)",
+    )
+    tr.add_argument("--model", choices=list(FAMILIES), default="vae", help=f"{_choices(FAMILIES)} (default: vae)")
     tr.add_argument("--beta", type=_positive_float, default=1.0, help="weight of the KL term, beta-VAE (default: 1)")
     tr.add_argument("--anneal-epochs", type=int, default=0, help="epochs over which the KL weight rises from 0 to beta (default: 0)")
     tr.add_argument("--flows", type=_positive_int, default=2, help="IAF layers for --model iaf (default: 2)")
@@ -204,10 +217,13 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--quiet", action="store_true", help="no progress bars")
     tr.set_defaults(handler=_train)
 
-    hw = commands.add_parser("homework", help="nbgrader homework: release student versions, autograde submissions, export grades",
-                             description="release [ASSIGNMENT ...]: student versions into COURSE/release. "
-                                         "autograde SUBMISSIONS [ASSIGNMENT ...]: grade SUBMISSIONS/STUDENT/ASSIGNMENT/ASSIGNMENT.ipynb. "
-                                         "export: every grade as CSV.")
+    hw = commands.add_parser(
+        "homework",
+        help="nbgrader homework: release student versions, autograde submissions, export grades",
+        description="release [ASSIGNMENT ...]: student versions into COURSE/release. "
+        "autograde SUBMISSIONS [ASSIGNMENT ...]: grade SUBMISSIONS/STUDENT/ASSIGNMENT/ASSIGNMENT.ipynb. "
+        "export: every grade as CSV.",
+    )
     hw.add_argument("action", choices=["release", "autograde", "export"])
     hw.add_argument("names", nargs="*", help="release: assignments (default all); autograde: the submissions folder, then assignments")
     hw.add_argument("--course", default=str(Path("build") / "homework"), help="nbgrader course folder (default: build/homework)")
@@ -218,12 +234,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pp-vae`` console script; returns the exit status."""
-    from pp_vae.stan import StanProgramError
+    from pp_vae.stan.programs import StanProgramError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        return int(args.handler(args))
     except StanProgramError as error:
         print(f"error: {error.one_line()}", file=sys.stderr)
         return 2

@@ -65,9 +65,7 @@ def binary_vector(name: str, data: Any) -> np.ndarray:
         value = float(array[bad[0]])
         kind = "an integer" if value != int(value) else "0 or 1"
         shown = int(value) if value == int(value) else value
-        raise ValueError(
-            f"{name} must hold Bernoulli outcomes (0 or 1); value {shown!r} at index {bad[0]} is not {kind}"
-        )
+        raise ValueError(f"{name} must hold Bernoulli outcomes (0 or 1); value {shown!r} at index {bad[0]} is not {kind}")
     return array.astype(int)
 
 

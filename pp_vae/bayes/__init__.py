@@ -1,0 +1,27 @@
+"""Lecture 1: closed-form (conjugate) posteriors and the information theory the VAE builds on."""
+
+from pp_vae._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "conjugate": [
+            "BetaBernoulli",
+            "NormalKnownVariance",
+            "Replications",
+            "Coverage",
+            "FrozenDistribution",
+            "ContinuousDistribution",
+            "simulate_predictive_coverage",
+        ],
+        "information": [
+            "surprise",
+            "entropy",
+            "binary_entropy",
+            "cross_entropy",
+            "kl_divergence",
+            "gaussian_kl",
+            "diagonal_gaussian_kl",
+        ],
+    },
+)

@@ -1,0 +1,11 @@
+"""The course's datasets: synthetic regressions (lectures 2-3) and images for the VAE (lectures 4-6)."""
+
+from pp_vae._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "synthetic": ["logistic_regression_data", "without_truth"],
+        "images": ["ImageData", "IDX_FILES", "check_pixels", "load_digits", "load_mnist", "load_dataset", "read_idx"],
+    },
+)

@@ -1,0 +1,29 @@
+"""The course's figures, one module per lecture; every function returns its matplotlib ``Figure``.
+
+``conjugate`` (lecture 1), ``mcmc`` (lecture 2), ``vi`` (lecture 3), ``vae`` (lectures 4-6).
+"""
+
+from pp_vae._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "conjugate": ["coin_entropy", "prior_likelihood_posterior", "shrinkage", "replication_check", "coverage"],
+        "mcmc": ["draws_vs_density", "trace_and_rank", "funnel", "bar_table"],
+        "vi": ["elbo_history", "marginals", "pair", "scaling"],
+        "vae": [
+            "image_grid",
+            "reconstructions",
+            "elbo_curves",
+            "latent_scatter",
+            "latent_manifold",
+            "latent_traversals",
+            "kl_per_dim",
+            "test_elbo_curves",
+            "gap_split",
+            "permutation_null",
+            "score_histograms",
+            "training_figures",
+        ],
+    },
+)

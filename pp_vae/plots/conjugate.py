@@ -1,0 +1,97 @@
+"""Figures of lecture 1: entropy, prior x likelihood -> posterior, shrinkage, replication checks, predictive coverage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from pp_vae.bayes.conjugate import BetaBernoulli, Coverage, NormalKnownVariance, Replications
+from pp_vae.bayes.information import Unit, binary_entropy
+
+
+def coin_entropy(unit: Unit = "bits") -> Figure:
+    """Entropy of a coin against its probability of heads: largest, one bit, at ``p = 0.5``."""
+    p = np.linspace(0, 1, 401)
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot(p, binary_entropy(p, unit=unit), color="C0")
+    ax.axvline(0.5, color="grey", ls=":", lw=1)
+    ax.set(xlabel="P(heads)", ylabel=f"entropy ({unit})", title="Entropy of a coin")
+    fig.tight_layout()
+    return fig
+
+
+def prior_likelihood_posterior(model: BetaBernoulli | NormalKnownVariance, data: Any, grid: np.ndarray | None = None) -> Figure:
+    """Prior, (normalised) likelihood and posterior density of the parameter on one plot."""
+    posterior = model.posterior(data)
+    if grid is None:
+        if isinstance(model, BetaBernoulli):
+            grid = np.linspace(0, 1, 501)
+        else:
+            # cover the prior, the posterior and the likelihood's bulk (sample mean +- 4 standard errors)
+            y = np.ravel(np.asarray(data, dtype=float))
+            spread = 4 * model.noise_sd / np.sqrt(max(y.size, 1))
+            centres = [model.prior().ppf(0.001), model.prior().ppf(0.999), posterior.ppf(0.001), posterior.ppf(0.999)]
+            if y.size:
+                centres += [y.mean() - spread, y.mean() + spread]
+            grid = np.linspace(min(centres), max(centres), 501)
+    likelihood = model.likelihood(grid, data)
+    likelihood = likelihood / np.trapezoid(likelihood, grid)
+    name = "theta" if isinstance(model, BetaBernoulli) else "mu"
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(grid, model.prior().pdf(grid), label="prior", color="C0", ls="--")
+    ax.plot(grid, likelihood, label="likelihood (normalised)", color="C2", ls=":")
+    ax.plot(grid, posterior.pdf(grid), label="posterior", color="C3")
+    ax.set(xlabel=name, ylabel="density", title=f"Prior x likelihood -> posterior (n = {len(np.ravel(data))})")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def shrinkage(model: NormalKnownVariance, sample_mean: float, ns: Sequence[int]) -> Figure:
+    """Posterior mean of ``mu`` as ``n`` grows with a fixed sample mean: it moves from the prior mean to the data."""
+    sizes = np.asarray(ns)
+    weights = np.array([model.shrinkage(int(n)) for n in sizes])
+    post_mean = weights * model.prior_mean + (1 - weights) * sample_mean
+    post_sd = (model.prior_sd**-2 + sizes * model.noise_sd**-2) ** -0.5
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.fill_between(ns, post_mean - 2 * post_sd, post_mean + 2 * post_sd, color="C3", alpha=0.2, label="posterior +- 2 sd")
+    ax.plot(ns, post_mean, "o-", color="C3", label="posterior mean")
+    ax.axhline(model.prior_mean, color="C0", ls="--", label="prior mean")
+    ax.axhline(sample_mean, color="C2", ls=":", label="sample mean")
+    ax.set(xscale="log", xlabel="number of observations n", ylabel="mu", title="Shrinkage fades as data accumulate")
+    ax.legend(frameon=False, fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def replication_check(replications: Replications, observed: Any, statistic: Callable[[np.ndarray], float], name: str) -> Figure:
+    """Histogram of a statistic over replicated datasets, with the observed value marked."""
+    values = np.array([statistic(d) for d in replications.datasets])
+    observed_value = statistic(np.asarray(observed))
+    p_value = float(np.mean(values >= observed_value))
+    fig, ax = plt.subplots(figsize=(5.5, 3.3))
+    bins: Any = np.arange(values.min(), values.max() + 2) - 0.5 if np.allclose(values, np.round(values)) else 40
+    ax.hist(values, bins=bins, color="C0", alpha=0.7, label="replications")
+    ax.axvline(observed_value, color="C3", lw=2, label=f"observed (P(rep >= obs) = {p_value:.2f})")
+    ax.set(xlabel=name, ylabel="replications", title=f"Posterior predictive check: {name}")
+    ax.legend(frameon=False, fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def coverage(results: dict[int, Coverage], level: float) -> Figure:
+    """Simulated coverage of plug-in vs posterior predictive intervals against the nominal level."""
+    ns = sorted(results)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(ns, [results[n].posterior_predictive for n in ns], "o-", color="C3", label="posterior predictive")
+    ax.plot(ns, [results[n].plug_in for n in ns], "s-", color="C0", label="plug-in (sample mean)")
+    ax.plot(ns, [results[n].plug_in_exact for n in ns], ":", color="C0", label="plug-in, closed form")
+    ax.axhline(level, color="grey", ls="--", label=f"nominal {level:.0%}")
+    ax.set(xscale="log", xlabel="observations n", ylabel="coverage of the next observation", title="Plug-in intervals are too narrow")
+    ax.legend(frameon=False, fontsize="small")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,99 @@
+"""Build a Stan program with PyStan 3 (compiled once, cached by httpstan) and bind its data.
+
+PyStan runs an asyncio event loop; inside Jupyter one is already running, so this module applies
+``nest_asyncio2`` once, when it is first imported. A bad program or bad data becomes a clear error:
+PyStan's bare ``ValueError("Syntax error")`` carries stanc's message, and data are checked against the
+program's ``data`` block (:mod:`pp_vae.stan.data_block`) before anything is compiled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from pp_vae.stan.programs import StanProgram, StanProgramError
+
+
+def _apply_nest_asyncio() -> None:
+    """Let PyStan's ``asyncio.run`` work inside an already running loop (Jupyter); called once, below."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    import nest_asyncio2
+
+    nest_asyncio2.apply()
+
+
+_apply_nest_asyncio()
+
+
+def is_cached(program: StanProgram) -> bool:
+    """True when httpstan has already compiled this program (a build takes seconds, not ~35 s)."""
+    import httpstan.cache
+    import httpstan.models
+
+    return httpstan.models.calculate_model_name(program.code) in httpstan.cache.list_model_names()
+
+
+def build(program: StanProgram, data: dict[str, Any], seed: int | None = None, verbose: bool = True) -> Any:
+    """Compile ``program`` (cached by httpstan) and bind ``data``; say so while a first build runs."""
+    import stan
+
+    cached = is_cached(program)
+    if verbose and not cached:
+        print(f"Building Stan program {program.name!r} (first build: about 35 s; cached afterwards)...", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    try:
+        with _quiet_console() as console:
+            model = stan.build(program.code, data=_jsonable(data), random_seed=seed)
+    except ValueError as error:  # PyStan's bare "Syntax error"; stanc has already passed, so rare
+        raise StanProgramError(f"{error}: {console.getvalue().strip()}") from None
+    except RuntimeError as error:
+        raise ValueError(f"Stan rejected the data for {program.name!r}: {first_line(error)}") from None
+    if model is None:
+        raise KeyboardInterrupt
+    if verbose and not cached:
+        print(f"Built {program.name!r} in {time.perf_counter() - start:.1f} s.", file=sys.stderr, flush=True)
+    return model
+
+
+@contextlib.contextmanager
+def _quiet_console() -> Iterator[io.StringIO]:
+    """Silence PyStan's console and the C++ compiler's warnings (written by a subprocess to fd 2)."""
+    console = io.StringIO()
+    saved = []
+    with tempfile.TemporaryFile(mode="w+") as sink:
+        for fd in (1, 2):
+            try:
+                saved.append((fd, os.dup(fd)))
+                os.dup2(sink.fileno(), fd)
+            except OSError:
+                pass
+        try:
+            with contextlib.redirect_stdout(console), contextlib.redirect_stderr(console):
+                yield console
+        finally:
+            for fd, copy in saved:
+                os.dup2(copy, fd)
+                os.close(copy)
+            sink.seek(0)
+            console.write(sink.read())
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in data.items()}
+
+
+def first_line(error: BaseException) -> str:
+    return next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)

@@ -1,0 +1,68 @@
+"""Bounds on ``log p(x)`` for any member of the VAE family: the ELBO and the importance-weighted bound (IWAE).
+
+``ELBO = E_q[log p(x, z) - log q(z | x)]``; ``IWAE_K = E log (1/K sum_k p(x, z_k) / q(z_k | x))`` rises from
+the ELBO (K = 1) towards ``log p(x)`` as K grows (Burda et al. 2016). Both are in nats per image.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+import pyro.distributions as dist
+import torch
+
+from pp_vae.bayes.information import diagonal_gaussian_kl
+
+if TYPE_CHECKING:
+    from pp_vae.vae.family import VAEFamily
+
+
+def gaussian_q_log_weights(vae: VAEFamily, x: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor, num_samples: int) -> torch.Tensor:
+    """``log p(x, z_k) - log q(z_k)`` for ``z_k ~ q = N(loc, scale)`` (any diagonal Gaussian q, amortised or not)."""
+    q = dist.Normal(loc, scale).to_event(1)
+    z = q.rsample((num_samples,))
+    return vae.log_joint(x, z) - q.log_prob(z)
+
+
+@torch.no_grad()
+def gaussian_q_elbo(vae: VAEFamily, x: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor, num_samples: int = 10) -> torch.Tensor:
+    """ELBO of each image under ``q(z) = N(loc, scale)``: ``E_q[log p(x, z)] + H(q)``, i.e. reconstruction minus the closed-form KL."""
+    z = loc + scale * torch.randn((num_samples, *loc.shape), device=loc.device, dtype=loc.dtype)
+    prior_term = dist.Normal(0.0, 1.0).log_prob(z).sum(-1)
+    reconstruction = (vae.log_joint(x, z) - prior_term).mean(0)
+    return reconstruction - diagonal_gaussian_kl(loc, scale)
+
+
+def sampled_in_chunks(log_weights: Callable[[int], torch.Tensor], num_samples: int, chunk: int = 250) -> torch.Tensor:
+    """``log_weights(k)`` called for chunks of ``k <= chunk`` draws and stacked: ``(num_samples, n)`` in bounded memory."""
+    return torch.cat([log_weights(min(chunk, num_samples - k)) for k in range(0, num_samples, chunk)])
+
+
+def importance_weighted(terms: torch.Tensor) -> torch.Tensor:
+    """``log (1/K sum_k exp(terms_k))`` per image: the IWAE estimate from ``K`` log weights."""
+    return torch.logsumexp(terms, dim=0) - math.log(terms.shape[0])
+
+
+@torch.no_grad()
+def iwae_bound(vae: VAEFamily, x: torch.Tensor, num_samples: int = 1000, batch_size: int = 100, chunk: int = 250) -> float:
+    """Importance-weighted bound per image (nats), with ``K = num_samples`` draws from the VAE's own ``q(z | x)``."""
+    if num_samples < 1:
+        raise ValueError(f"num_samples must be >= 1, got {num_samples}")
+    total = 0.0
+    for start in range(0, x.shape[0], batch_size):
+        batch = x[start : start + batch_size]
+        terms = sampled_in_chunks(partial(vae.log_weights, batch), num_samples, chunk)
+        total += float(importance_weighted(terms).sum())
+    return total / x.shape[0]
+
+
+@torch.no_grad()
+def elbo_per_image(vae: VAEFamily, x: torch.Tensor, num_samples: int = 10, batch_size: int = 500) -> float:
+    """ELBO per image (nats) with the VAE's own ``q(z|x)``: the average over ``x`` of :meth:`VAEFamily.elbo`."""
+    total = 0.0
+    for start in range(0, x.shape[0], batch_size):
+        total += float(vae.elbo(x[start : start + batch_size], num_samples=num_samples).sum())
+    return total / x.shape[0]

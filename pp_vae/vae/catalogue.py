@@ -1,0 +1,54 @@
+"""The VAE family's members and the likelihoods, by name: the one list the CLI and checkpoints read.
+
+Light on purpose (no torch import): ``pp-vae --help`` lists the choices without loading PyTorch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A named class and what it is, imported when first asked for."""
+
+    name: str
+    description: str
+    target: str
+    """``module:class``."""
+
+    def load(self) -> Any:
+        """The class itself."""
+        module, attribute = self.target.split(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+FAMILIES: dict[str, Entry] = {
+    entry.name: entry
+    for entry in (
+        Entry("vae", "diagonal Gaussian guide (the amortised VAE of lecture 4)", "pp_vae.vae.gaussian:VAE"),
+        Entry("iaf", "inverse autoregressive flows on the Gaussian guide (lecture 6)", "pp_vae.vae.iaf:IAFVAE"),
+        Entry("ladder", "two stochastic layers with the ladder VAE's inference (lecture 6)", "pp_vae.vae.ladder:LadderVAE"),
+    )
+}
+
+LIKELIHOODS: dict[str, Entry] = {
+    entry.name: entry
+    for entry in (
+        Entry("bernoulli", "pixels in [0, 1] as Bernoulli means (binary cross-entropy)", "pp_vae.vae.likelihoods:Bernoulli"),
+        Entry(
+            "gaussian", "Normal(mean, sigma^2) per pixel; sigma fixed, learned or optimal (sigma-VAE)", "pp_vae.vae.likelihoods:Gaussian"
+        ),
+    )
+}
+
+SIGMA_MODES = ("learned", "optimal")
+
+
+def lookup(registry: dict[str, Entry], kind: str, what: str) -> Entry:
+    """``registry[kind]``, or a ``ValueError`` that names the choices."""
+    if kind not in registry:
+        raise ValueError(f"{what} must be one of {', '.join(registry)}, got {kind!r}")
+    return registry[kind]

@@ -1,0 +1,44 @@
+"""Checkpoints of a training run: written atomically every epoch, read with ``weights_only=True``, resumable."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pp_vae.files import atomic_write
+from pp_vae.vae.config import History, TrainConfig
+from pp_vae.vae.family import VAEFamily
+
+CHECKPOINT = "checkpoint.pt"
+KEYS = {"vae", "vae_config", "optimiser", "train_config", "history"}
+
+
+def save_checkpoint(path: Path, vae: VAEFamily, optimiser: torch.optim.Optimizer, config: TrainConfig, history: History) -> None:
+    """Write the VAE's and the optimiser's state, the run's config and its history; an interruption keeps the previous file."""
+    state = {
+        "vae": vae.state_dict(),
+        "vae_config": vae.config(),
+        "optimiser": optimiser.state_dict(),
+        "train_config": asdict(config),
+        "history": asdict(history),
+    }
+    atomic_write(path, lambda f: torch.save(state, f))
+
+
+def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """Read a checkpoint with ``weights_only=True`` onto ``device`` (written on any device); a damaged or foreign file is a clear error."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as error:
+        raise ValueError(
+            f"{path} is not a readable pp-vae checkpoint ({type(error).__name__}: {str(error).splitlines()[0][:200]})"
+        ) from None
+    if not isinstance(state, dict) or not KEYS <= set(state):
+        raise ValueError(f"{path} is not a pp-vae checkpoint (missing keys)")
+    return state

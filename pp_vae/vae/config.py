@@ -1,0 +1,75 @@
+"""A training run's configuration and history: what checkpoints and ``metrics.json`` record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pp_vae.vae.catalogue import FAMILIES, LIKELIHOODS, lookup
+from pp_vae.vae.likelihoods import check_sigma
+from pp_vae.vae.objective import Objective
+from pp_vae.validation import integer_at_least
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on (saved in the checkpoint and in ``metrics.json``).
+
+    The VAE: ``model`` (a member of :data:`pp_vae.vae.catalogue.FAMILIES`), ``latent_dim``, ``hidden_dim``,
+    ``likelihood``, ``sigma``, ``flows`` (IAF), ``top_dim`` (ladder). The objective: ``beta`` and
+    ``anneal_epochs``. The optimisation: ``epochs``, ``batch_size``, ``lr``, ``seed``.
+    """
+
+    epochs: int = 50
+    latent_dim: int = 10
+    hidden_dim: int = 256
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    likelihood: str = "bernoulli"
+    sigma: float | str = 0.1
+    model: str = "vae"
+    beta: float = 1.0
+    anneal_epochs: int = 0
+    flows: int = 2
+    top_dim: int = 4
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "latent_dim", "hidden_dim", "batch_size", "flows", "top_dim"):
+            integer_at_least(name, getattr(self, name))
+        integer_at_least("anneal_epochs", self.anneal_epochs, 0)
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr!r}")
+        lookup(FAMILIES, self.model, "model")
+        lookup(LIKELIHOODS, self.likelihood, "likelihood")
+        self.sigma = check_sigma(self.sigma)
+        Objective(self.beta)  # checks beta
+
+    def vae_options(self) -> dict[str, Any]:
+        """The options every member reads what it needs from (:func:`pp_vae.vae.catalogue.build_vae`)."""
+        return {
+            "latent_dim": self.latent_dim,
+            "hidden_dim": self.hidden_dim,
+            "likelihood": self.likelihood,
+            "sigma": self.sigma,
+            "flows": self.flows,
+            "top_dim": self.top_dim,
+        }
+
+    def objective(self, steps_per_epoch: int) -> Objective:
+        """The KL weight schedule: ``beta``, reached over ``anneal_epochs`` epochs of ``steps_per_epoch`` steps."""
+        return Objective(self.beta, self.anneal_epochs * steps_per_epoch)
+
+
+@dataclass
+class History:
+    """Per-epoch train objective and test ELBO (nats per image) and seconds."""
+
+    train_elbo: list[float] = field(default_factory=list)
+    test_elbo: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        """Epochs completed."""
+        return len(self.train_elbo)

@@ -1,0 +1,71 @@
+"""The training objective: minus the ELBO, with the KL term weighted (beta-VAE) and the weight annealed from 0.
+
+``L_beta(x) = E_q[log p(x | z)] - beta KL(q(z | x) || p(z))`` (Higgins et al. 2017). In Pyro the weight is
+``poutine.scale`` on the latent sites -- in the model (``log p(z)``) and in the guide (``log q(z | x)``) --
+so the KL term is scaled and the reconstruction is not. KL annealing (Bowman et al. 2016) raises the
+weight linearly from near 0 over the first steps. The weight is the objective's, passed to training;
+the VAE itself always defines the ELBO.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from pyro import poutine
+from pyro.poutine.scale_messenger import ScaleMessenger
+from torch import nn
+
+from pp_vae.vae.family import VAEFamily
+from pp_vae.validation import integer_at_least
+
+
+class LatentScale(ScaleMessenger):
+    """``poutine.scale`` for the latent sample sites alone (observed sites keep their weight)."""
+
+    def _process_message(self, msg: Any) -> None:
+        if msg["type"] == "sample" and not msg["is_observed"]:
+            super()._process_message(msg)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """The KL weight of each training step: ``beta``, reached linearly over ``anneal_steps`` steps (0: from the start)."""
+
+    beta: float = 1.0
+    anneal_steps: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.beta, bool) or not isinstance(self.beta, (int, float)) or not (self.beta > 0 and math.isfinite(self.beta)):
+            raise ValueError(f"beta must be a positive number, got {self.beta!r}")
+        integer_at_least("anneal_steps", self.anneal_steps, 0)
+
+    def kl_weight(self, step: int) -> float:
+        """The weight at training step ``step`` (counted from 0 over the whole run)."""
+        if self.anneal_steps == 0:
+            return float(self.beta)
+        return float(self.beta) * min(1.0, (step + 1) / self.anneal_steps)
+
+
+class TrainingLoss(nn.Module):
+    """A batch's training loss, ``-L_beta`` summed over images, differentiable; a module so ``DistributedDataParallel`` can wrap it.
+
+    Pyro's ``differentiable_loss`` runs the VAE's model and guide as SVI would, with the member's own
+    ELBO estimator; :attr:`kl_weight` is set by the training loop from the :class:`Objective`.
+    """
+
+    def __init__(self, vae: VAEFamily) -> None:
+        super().__init__()
+        self.vae = vae
+        self.kl_weight = 1.0
+        self._estimator = vae.elbo_estimator()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``-L_beta`` of the batch ``x`` at the current KL weight (the plain ELBO at weight 1, the hot path)."""
+        if self.kl_weight == 1.0:
+            return self._estimator.differentiable_loss(self.vae.model, self.vae.guide, x)
+        model = LatentScale(self.kl_weight)(self.vae.model)
+        guide = poutine.scale(self.vae.guide, scale=self.kl_weight)
+        return self._estimator.differentiable_loss(model, guide, x)

@@ -1,0 +1,127 @@
+"""Training a VAE (any member of the family) by stochastic VI on CPU or GPU: the loop.
+
+Each step is SVI's step: Pyro's ``differentiable_loss`` of the model/guide pair at the objective's KL
+weight (:mod:`pp_vae.vae.objective`) and one torch Adam over all the weights. Checkpoints
+(:mod:`pp_vae.vae.checkpoints`) are written every epoch, so an interrupted run resumes; under
+``torchrun`` the processes share each batch (:mod:`pp_vae.vae.devices`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pyro
+import torch
+from pyro.poutine.util import is_validation_enabled
+
+from pp_vae.data.images import ImageData
+from pp_vae.vae.bounds import elbo_per_image
+from pp_vae.vae.checkpoints import CHECKPOINT, load_checkpoint, save_checkpoint
+from pp_vae.vae.config import History, TrainConfig
+from pp_vae.vae.devices import Parallel, resolve_device
+from pp_vae.vae.family import VAEFamily, build_vae
+from pp_vae.vae.objective import TrainingLoss
+
+
+def new_vae(input_dim: int, config: TrainConfig, device: torch.device) -> VAEFamily:
+    """A fresh VAE of ``config``'s kind and sizes, initialised from ``config.seed``, on ``device``."""
+    torch.manual_seed(config.seed)
+    vae: VAEFamily = build_vae(config.model, input_dim, **config.vae_options())
+    return vae.to(device)
+
+
+def train(
+    data: ImageData,
+    config: TrainConfig,
+    *,
+    device: str | torch.device = "auto",
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> tuple[VAEFamily, History]:
+    """Train a VAE of ``config.model``'s kind on ``data`` by stochastic VI; checkpoint every epoch into ``out_dir``.
+
+    ``history.train_elbo`` is the training objective (the ELBO when beta = 1 and no annealing);
+    ``history.test_elbo`` is always the ELBO. Each epoch shuffles with a generator seeded by ``(seed,
+    epoch)`` and reseeds Pyro the same way, so a resumed run continues exactly as an uninterrupted one
+    would. Ctrl-C leaves the last complete epoch's checkpoint in place. Launched by ``torchrun``, it
+    trains data-parallel; only rank 0 evaluates the test ELBO and writes checkpoints.
+    """
+    from tqdm.auto import tqdm
+
+    parallel = Parallel.start(resolve_device(device))
+    torch_device = parallel.device
+    if config.batch_size % parallel.world_size:
+        raise ValueError(
+            f"batch_size {config.batch_size} must be a multiple of the {parallel.world_size} processes (each takes an equal share)"
+        )
+    pyro.clear_param_store()
+    vae = new_vae(data.input_dim, config, torch_device)
+    vae.likelihood.check(f"{data.name} train", data.train.cpu().numpy())
+    vae.likelihood.check(f"{data.name} test", data.test.cpu().numpy())
+    data = data.to(torch_device)
+    checkpoint = Path(out_dir) / CHECKPOINT if out_dir else None
+    progress = progress and parallel.is_main
+    optimiser = torch.optim.Adam(vae.parameters(), lr=config.lr)
+    history = History()
+    if resume:
+        if checkpoint is None or not checkpoint.exists():
+            raise FileNotFoundError(f"--resume: no checkpoint to resume from in {out_dir}")
+        state = load_checkpoint(checkpoint, torch_device)
+        trained = {**state["vae_config"], "beta": state["train_config"]["beta"], "anneal_epochs": state["train_config"]["anneal_epochs"]}
+        asked = {**vae.config(), "beta": config.beta, "anneal_epochs": config.anneal_epochs}
+        if trained != asked:
+            raise ValueError(f"{checkpoint} was trained with {trained}, not with these options; use another --out")
+        vae.load_state_dict(state["vae"])
+        optimiser.load_state_dict(state["optimiser"])
+        history = History(**state["history"])
+
+    loss = TrainingLoss(vae)
+    loss_of = parallel.wrap(loss)  # the loss module, or DistributedDataParallel of it: both return the batch's loss
+    n = data.train.shape[0]
+    steps_per_epoch = -(-n // config.batch_size)
+    objective = config.objective(steps_per_epoch)
+    validate = is_validation_enabled()
+    try:
+        for epoch in range(history.epochs, config.epochs):
+            start = time.perf_counter()
+            generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+            order = torch.randperm(n, generator=generator).to(torch_device)
+            pyro.set_rng_seed(config.seed * 100_003 + epoch + 7919 * parallel.rank)
+            total = torch.zeros((), device=torch_device)
+            batches = range(0, n, config.batch_size)
+            bar = tqdm(batches, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False, unit="batch")
+            for i, first in enumerate(bar):
+                loss.kl_weight = objective.kl_weight(epoch * steps_per_epoch + i)
+                # every process takes every world_size-th image of the global batch
+                batch = data.train[order[first : first + config.batch_size][parallel.rank :: parallel.world_size]]
+                if batch.shape[0] == 0:
+                    continue
+                # Pyro's argument checks on the first step of a run only: they cost a third of a step
+                with pyro.validation_enabled(validate and epoch == history.epochs and i == 0):
+                    value = loss_of(batch)
+                optimiser.zero_grad(set_to_none=True)
+                # DDP averages gradients over processes; scaling by their number gives the global batch's sum
+                (value * parallel.world_size).backward()
+                optimiser.step()
+                total += value.detach()
+                if progress and i % 5 == 0:
+                    bar.set_postfix(elbo=f"{-float(total) * parallel.world_size / min(n, first + config.batch_size):.2f}")
+            history.train_elbo.append(-parallel.sum(total) / n)
+            history.seconds.append(time.perf_counter() - start)
+            if parallel.is_main:
+                pyro.set_rng_seed(config.seed + 7 * epoch + 1)
+                history.test_elbo.append(elbo_per_image(vae, data.test))
+                if progress:
+                    tqdm.write(
+                        f"epoch {epoch + 1}: train ELBO {history.train_elbo[-1]:.3f}, test ELBO {history.test_elbo[-1]:.3f} nats/image"
+                    )
+                if checkpoint:
+                    save_checkpoint(checkpoint, vae, optimiser, config, history)
+            else:
+                history.test_elbo.append(float("nan"))  # only the main process evaluates and writes
+    except KeyboardInterrupt:
+        where = f"; the checkpoint of epoch {history.epochs} is kept: rerun with --resume" if checkpoint and history.epochs else ""
+        raise KeyboardInterrupt(f"training interrupted{where}") from None
+    return vae, history
