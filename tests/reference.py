@@ -16,5 +16,9 @@ def reference(name: str) -> dict:
         pytest.skip(f"reference posteriors not found at {folder}")
     chains = json.loads((folder / "reference_draws.json").read_text())
     draws = {k: np.concatenate([np.asarray(c[k]) for c in chains]) for k in chains[0]}
-    return {"program": folder / "model.stan", "data_path": folder / "data.json",
-            "data": json.loads((folder / "data.json").read_text()), "draws": draws}
+    return {
+        "program": folder / "model.stan",
+        "data_path": folder / "data.json",
+        "data": json.loads((folder / "data.json").read_text()),
+        "draws": draws,
+    }

@@ -30,8 +30,9 @@ class PlainVAE(nn.Module):
         return reconstruction - kl
 
 
-def train_plain(train_x: torch.Tensor, test_x: torch.Tensor, *, epochs: int, latent_dim: int, hidden_dim: int,
-                batch_size: int, lr: float, seed: int) -> float:
+def train_plain(
+    train_x: torch.Tensor, test_x: torch.Tensor, *, epochs: int, latent_dim: int, hidden_dim: int, batch_size: int, lr: float, seed: int
+) -> float:
     """Train by Adam on minus the summed ELBO; return the test ELBO per image (10 samples per image)."""
     torch.manual_seed(seed)
     vae = PlainVAE(train_x.shape[1], latent_dim, hidden_dim)
@@ -40,7 +41,7 @@ def train_plain(train_x: torch.Tensor, test_x: torch.Tensor, *, epochs: int, lat
     for epoch in range(epochs):
         order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 7 + epoch))
         for first in range(0, n, batch_size):
-            loss = -vae.elbo(train_x[order[first:first + batch_size]]).sum()
+            loss = -vae.elbo(train_x[order[first : first + batch_size]]).sum()
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()

@@ -22,7 +22,7 @@ def test_environment_yml_names_the_same_packages_as_pyproject():
     declared = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]}
     conda = set()
     text = (ROOT / "environment.yml").read_text()
-    for line in text[text.index("dependencies:"):].splitlines():
+    for line in text[text.index("dependencies:") :].splitlines():
         match = re.match(r"^\s*-\s+([A-Za-z0-9_.\-]+)", line.split("#")[0])
         if match:
             name = _name(match.group(1))
@@ -41,7 +41,8 @@ def test_ci_runs_exactly_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     commands = re.findall(r"```(?:bash|sh)?\n(.*?)```", readme, re.S)
     assert commands[0].strip().endswith("make run") and commands[1].strip().endswith("make test")
-    ci = [l for l in (ROOT / ".ci" / "run").read_text().splitlines() if l.strip() and not l.startswith(("#", "set ", "cd "))]
+    lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    ci = [line for line in lines if line.strip() and not line.startswith(("#", "set ", "cd "))]
     assert ci == ["make test"]
 
 
@@ -50,8 +51,12 @@ def test_wheel_ships_the_stan_programs(tmp_path):
     import sys
     import zipfile
 
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (wheel,) = tmp_path.glob("pp_vae-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     programs = {p.name for p in (ROOT / "stan_models").glob("*.stan")}

@@ -14,14 +14,17 @@ def test_accepts_good_values():
     assert probability_vector("p", [0.25, 0.75]).sum() == 1.0
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: positive_scalar("scale", -0.1), "scale must be positive, got -0.1"),
-    (lambda: positive_scalar("scale", True), "scale must be a real number, got True"),
-    (lambda: finite_scalar("loc", None), "loc must be a real number, got None"),
-    (lambda: finite_vector("y", [[1.0], [2.0, 3.0]]), "y must be a 1-D sequence of numbers"),
-    (lambda: finite_vector("y", [1 + 2j]), "y must contain real numbers"),
-    (lambda: binary_vector("flips", [0, 1, 3]), "flips must hold Bernoulli outcomes .* value 3 at index 2"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: positive_scalar("scale", -0.1), "scale must be positive, got -0.1"),
+        (lambda: positive_scalar("scale", True), "scale must be a real number, got True"),
+        (lambda: finite_scalar("loc", None), "loc must be a real number, got None"),
+        (lambda: finite_vector("y", [[1.0], [2.0, 3.0]]), "y must be a 1-D sequence of numbers"),
+        (lambda: finite_vector("y", [1 + 2j]), "y must contain real numbers"),
+        (lambda: binary_vector("flips", [0, 1, 3]), "flips must hold Bernoulli outcomes .* value 3 at index 2"),
+    ],
+)
 def test_rejects_bad_values_by_name(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -4,15 +4,17 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from pp_vae.conjugate import BetaBernoulli, NormalKnownVariance, Replications, simulate_predictive_coverage
+from pp_vae.bayes import BetaBernoulli, NormalKnownVariance, Replications, simulate_predictive_coverage
 
 RNG = np.random.default_rng(20261122)
-BETA_CASES = [
-    (float(RNG.uniform(0.5, 6)), float(RNG.uniform(0.5, 6)), RNG.integers(0, 2, size=int(RNG.integers(0, 40))))
-    for _ in range(8)
-]
+BETA_CASES = [(float(RNG.uniform(0.5, 6)), float(RNG.uniform(0.5, 6)), RNG.integers(0, 2, size=int(RNG.integers(0, 40)))) for _ in range(8)]
 NORMAL_CASES = [
-    (float(RNG.normal(0, 3)), float(RNG.uniform(0.3, 4)), float(RNG.uniform(0.3, 4)), RNG.normal(RNG.normal(0, 3), 2, size=int(RNG.integers(1, 30))))
+    (
+        float(RNG.normal(0, 3)),
+        float(RNG.uniform(0.3, 4)),
+        float(RNG.uniform(0.3, 4)),
+        RNG.normal(RNG.normal(0, 3), 2, size=int(RNG.integers(1, 30))),
+    )
     for _ in range(8)
 ]
 
@@ -47,9 +49,7 @@ def test_normal_posterior_matches_normalised_prior_times_likelihood(prior_mean, 
         m = centre + z * width
         assert posterior.pdf(m) == pytest.approx(unnormalised(m) / evidence, rel=1e-9)
     assert posterior.mean() == pytest.approx(_quad(lambda m: m * unnormalised(m), lo, hi, [centre]) / evidence, rel=1e-9, abs=1e-12)
-    log_evidence = stats.multivariate_normal.logpdf(
-        data, np.full(len(data), prior_mean), noise_sd**2 * np.eye(len(data)) + prior_sd**2
-    )
+    log_evidence = stats.multivariate_normal.logpdf(data, np.full(len(data), prior_mean), noise_sd**2 * np.eye(len(data)) + prior_sd**2)
     assert model.log_evidence(data) == pytest.approx(log_evidence, rel=1e-9)
 
 
@@ -58,7 +58,11 @@ def test_normal_posterior_predictive_is_the_posterior_mixture_of_likelihoods(pri
     model = NormalKnownVariance(prior_mean=prior_mean, prior_sd=prior_sd, noise_sd=noise_sd)
     posterior, predictive = model.posterior(data), model.posterior_predictive(data)
     for y_new in (predictive.mean() - noise_sd, predictive.mean() + 0.3):
-        mixture = _quad(lambda m: stats.norm.pdf(y_new, m, noise_sd) * posterior.pdf(m), posterior.ppf(1e-12), posterior.isf(1e-12), [posterior.mean()])
+
+        def density(m, y_new=y_new):
+            return stats.norm.pdf(y_new, m, noise_sd) * posterior.pdf(m)
+
+        mixture = _quad(density, posterior.ppf(1e-12), posterior.isf(1e-12), [posterior.mean()])
         assert predictive.pdf(y_new) == pytest.approx(mixture, rel=1e-8)
 
 
@@ -157,10 +161,13 @@ def test_bad_data_names_the_field_and_value(model, data, message):
             method(data)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"n_replications": 0}, "n_replications must be an integer >= 1, got 0"),
-    ({"size": 2.5}, "size must be an integer >= 1, got 2.5"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n_replications": 0}, "n_replications must be an integer >= 1, got 0"),
+        ({"size": 2.5}, "size must be an integer >= 1, got 2.5"),
+    ],
+)
 def test_bad_replication_sizes(kwargs, message):
     with pytest.raises(ValueError, match=message):
         BetaBernoulli().replicate([0, 1], **kwargs)

@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy import stats
 
-from pp_vae.info import binary_entropy, cross_entropy, diagonal_gaussian_kl, entropy, gaussian_kl, kl_divergence, surprise
+from pp_vae.bayes import binary_entropy, cross_entropy, diagonal_gaussian_kl, entropy, gaussian_kl, kl_divergence, surprise
 
 RNG = np.random.default_rng(11)
 PAIRS = [(RNG.dirichlet(np.ones(k)), RNG.dirichlet(np.ones(k))) for k in (2, 3, 5, 10, 10, 50)]
@@ -41,11 +41,14 @@ def test_coin_entropy_peaks_at_one_half():
     assert binary_entropy(0.0) == 0.0 and binary_entropy(1.0) == 0.0
 
 
-@pytest.mark.parametrize("p, message", [
-    ([0.5, 0.6], "p must sum to 1, got a sum of 1.1"),
-    ([1.2, -0.2], r"p must hold probabilities in \[0, 1\], got 1.2 at index 0"),
-    ([0.5, float("nan")], "p must be finite, got nan at index 1"),
-])
+@pytest.mark.parametrize(
+    "p, message",
+    [
+        ([0.5, 0.6], "p must sum to 1, got a sum of 1.1"),
+        ([1.2, -0.2], r"p must hold probabilities in \[0, 1\], got 1.2 at index 0"),
+        ([0.5, float("nan")], "p must be finite, got nan at index 1"),
+    ],
+)
 def test_bad_probability_vectors_are_named(p, message):
     with pytest.raises(ValueError, match=message):
         entropy(p)
@@ -66,8 +69,13 @@ def test_gaussian_kl_matches_torch_distributions():
     loc_p, scale_p = torch.randn(64, 8, dtype=torch.float64), torch.rand(64, 8, dtype=torch.float64) + 0.1
     expected = torch.distributions.kl_divergence(torch.distributions.Normal(loc_q, scale_q), torch.distributions.Normal(loc_p, scale_p))
     torch.testing.assert_close(gaussian_kl(loc_q, scale_q, loc_p, scale_p), expected, rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(diagonal_gaussian_kl(loc_q, scale_q), expected.new_zeros(()) + torch.distributions.kl_divergence(
-        torch.distributions.Normal(loc_q, scale_q), torch.distributions.Normal(0.0, 1.0)).sum(-1), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(
+        diagonal_gaussian_kl(loc_q, scale_q),
+        expected.new_zeros(())
+        + torch.distributions.kl_divergence(torch.distributions.Normal(loc_q, scale_q), torch.distributions.Normal(0.0, 1.0)).sum(-1),
+        rtol=1e-12,
+        atol=1e-12,
+    )
     numpy_value = gaussian_kl(loc_q.numpy(), scale_q.numpy(), loc_p.numpy(), scale_p.numpy())
     np.testing.assert_allclose(numpy_value, expected.numpy(), rtol=1e-12)
 

@@ -5,7 +5,7 @@ import gzip
 import numpy as np
 import pytest
 
-from pp_vae.data import IDX_FILES, check_images, load_dataset, load_digits, load_mnist, logistic_regression_data, read_idx
+from pp_vae.data import IDX_FILES, check_pixels, load_dataset, load_digits, load_mnist, read_idx
 
 
 def _write_idx(path, array, magic_type=0x08):
@@ -20,8 +20,10 @@ def _write_idx(path, array, magic_type=0x08):
 def _fake_mnist(folder, n_train=12, n_test=5, gz=False):
     rng = np.random.default_rng(0)
     arrays = {
-        "train_images": rng.integers(0, 256, (n_train, 28, 28)), "train_labels": rng.integers(0, 10, n_train),
-        "test_images": rng.integers(0, 256, (n_test, 28, 28)), "test_labels": rng.integers(0, 10, n_test),
+        "train_images": rng.integers(0, 256, (n_train, 28, 28)),
+        "train_labels": rng.integers(0, 10, n_train),
+        "test_images": rng.integers(0, 256, (n_test, 28, 28)),
+        "test_labels": rng.integers(0, 10, n_test),
     }
     for key, stem in IDX_FILES.items():
         _write_idx(folder / (stem + (".gz" if gz else "")), arrays[key])
@@ -75,15 +77,7 @@ def test_bad_idx_files_are_named(tmp_path):
 
 def test_nan_and_out_of_range_pixels_are_named():
     with pytest.raises(ValueError, match="train: pixel 3 is nan; images must be finite"):
-        check_images("train", np.array([[0.0, 0.5, 1.0, np.nan]]))
-    with pytest.raises(ValueError, match=r"train: pixel 1 is 255.0, outside \[0, 1\]"):
-        check_images("train", np.array([[0.0, 255.0]]))
-    check_images("train", np.array([[0.0, 255.0]]), likelihood="gaussian")
-
-
-def test_synthetic_logistic_data_is_seeded_and_named():
-    a, b = logistic_regression_data(200, seed=3), logistic_regression_data(200, seed=3)
-    np.testing.assert_array_equal(a["y"], b["y"])
-    assert a["X"].shape == (200, 2) and a["K"] == 2
-    with pytest.raises(ValueError, match="n must be an integer >= 1, got 0"):
-        logistic_regression_data(0)
+        check_pixels("train", np.array([[0.0, 0.5, 1.0, np.nan]]))
+    with pytest.raises(ValueError, match=r"train: pixel 1 is 255.0, outside \[0, 1\]; scale them"):
+        check_pixels("train", np.array([[0.0, 255.0]]), 0, 1, "; scale them")
+    check_pixels("train", np.array([[0.0, 255.0]]))

@@ -1,18 +1,15 @@
 """Mean-field VI against closed forms, the reference posterior, and its own identities."""
 
-import json
-import subprocess
-import sys
-
 import numpy as np
 import pyro
 import pyro.distributions as dist
 import pytest
 import torch
 
-from pp_vae import models, stan, vi
-from pp_vae.conjugate import BetaBernoulli, NormalKnownVariance
-from pp_vae.info import gaussian_kl
+from pp_vae import stan
+from pp_vae.bayes import BetaBernoulli, NormalKnownVariance, gaussian_kl
+from pp_vae.inference import fit_meanfield, fit_stan_meanfield, flat_draws, guide_log_weights, info, log_weights
+from pp_vae.models import as_tensors, get_model
 from tests.reference import reference
 
 FLIPS = [1, 0, 1, 1, 1, 0, 1, 1, 0, 1]
@@ -21,6 +18,7 @@ FLIPS = [1, 0, 1, 1, 1, 0, 1, 1, 0, 1]
 def _fixed_normal_guide(loc, scale):
     def guide(data):
         pyro.sample("mu", dist.Normal(torch.tensor(loc), torch.tensor(scale)))
+
     return guide
 
 
@@ -29,9 +27,10 @@ def test_elbo_plus_kl_is_the_log_evidence_on_the_conjugate_model():
     y = [2.1, 3.4, 0.7, 2.9, 1.8]
     data = {"N": 5, "y": y, "prior_mean": 0.0, "prior_sd": 1.0, "noise_sd": 2.0}
     posterior, log_evidence = model.posterior(y), model.log_evidence(y)
+    pyro_model = get_model("normal_known_variance").pyro_model
     for loc, scale in [(posterior.mean(), posterior.std()), (posterior.mean() + 0.4, 0.7 * posterior.std()), (-1.0, 2.0)]:
         pyro.set_rng_seed(0)
-        weights = vi.log_weights(models.normal_known_variance, _fixed_normal_guide(loc, scale), models.as_tensors(data), num_samples=4000)
+        weights = guide_log_weights(pyro_model, _fixed_normal_guide(loc, scale), as_tensors(data), num_samples=4000)
         elbo, se = weights.mean(), weights.std() / np.sqrt(weights.size)
         kl = gaussian_kl(loc, scale, posterior.mean(), posterior.std())
         assert elbo <= log_evidence + 4 * se
@@ -39,31 +38,43 @@ def test_elbo_plus_kl_is_the_log_evidence_on_the_conjugate_model():
 
 
 def test_beta_bernoulli_vi_matches_the_exact_posterior():
-    fit = vi.fit_meanfield("beta_bernoulli", {"N": 10, "y": FLIPS, "alpha": 2.0, "beta": 2.0}, guide="manual", steps=2000, progress=False, seed=1)
+    fit = fit_meanfield("beta_bernoulli", {"N": 10, "y": FLIPS, "alpha": 2.0, "beta": 2.0}, guide="manual", steps=2000, seed=1)
     exact = BetaBernoulli(2.0, 2.0).posterior(FLIPS)
-    assert fit.draws["theta"].mean() == pytest.approx(exact.mean(), abs=0.01)
-    assert fit.draws["theta"].std() == pytest.approx(exact.std(), rel=0.10)
-    assert np.isfinite(fit.khat) and fit.khat < 0.5 and fit.khat_reading.endswith("good, q covers the posterior well")
-    assert fit.elbo[-100:].mean() > fit.elbo[:10].mean()  # the ELBO rose
-    assert fit.idata.posterior["theta"].shape == (1, 4000)
+    theta = fit.posterior["theta"].values
+    assert theta.shape == (1, 4000)
+    assert theta.mean() == pytest.approx(exact.mean(), abs=0.01)
+    assert theta.std() == pytest.approx(exact.std(), rel=0.10)
+    meta = info(fit)
+    # the guide's family holds the exact posterior: importance weights nearly constant, k-hat far below 0.5
+    assert meta.khat < 0.3 and np.std(log_weights(fit)) < 0.1
+    assert meta.method == "meanfield" and meta.elbo.size == 2000
+    assert meta.elbo[-100:].mean() > meta.elbo[:10].mean() + 1  # the ELBO rose
+    # at the optimum the ELBO is the log evidence (the KL is ~0), within its Monte Carlo error
+    lw = log_weights(fit)
+    assert lw.mean() == pytest.approx(BetaBernoulli(2.0, 2.0).log_evidence(FLIPS), abs=5 * lw.std() / np.sqrt(lw.size) + 0.01)
 
 
 def test_autoguide_on_eight_schools_keeps_stan_names():
-    data = {"J": 8, "y": [28, 8, -3, 7, -1, 1, 18, 12], "sigma": [15, 10, 16, 11, 9, 11, 10, 18]}
-    fit = vi.fit_meanfield("eight_schools_noncentered", data, steps=300, num_samples=500, khat_samples=200, progress=False)
-    assert list(fit.draws)[:2] == ["mu", "tau"] and "theta_raw[8]" in fit.draws and "theta[8]" in fit.draws
-    np.testing.assert_allclose(fit.draws["theta[3]"], fit.draws["mu"] + fit.draws["tau"] * fit.draws["theta_raw[3]"], rtol=1e-4, atol=1e-4)
-    assert np.isfinite(fit.khat)
+    data = get_model("eight_schools_noncentered").example_data
+    fit = fit_meanfield("eight_schools_noncentered", data, steps=300, draws=500)
+    draws = flat_draws(fit)
+    assert list(draws)[:2] == ["mu", "tau"] and "theta_raw[8]" in draws and "theta[8]" in draws
+    np.testing.assert_allclose(draws["theta[3]"], draws["mu"] + draws["tau"] * draws["theta_raw[3]"], rtol=1e-4, atol=1e-4)
+    # the draws' importance weights are those of the fitted guide: their mean is the ELBO the optimiser
+    # reported over its last 100 steps (one-draw estimates), within 5 standard errors of the difference
+    lw, last = log_weights(fit), info(fit).elbo[-100:]
+    se = np.hypot(lw.std() / np.sqrt(lw.size), last.std() / np.sqrt(last.size))
+    assert abs(lw.mean() - last.mean()) < 5 * se
 
 
 @pytest.mark.slow
 def test_mean_field_on_a_correlated_gaussian_shrinks_sd_to_sqrt_one_minus_rho_squared():
     program = stan.load_program("correlated_gaussian")
     for rho in (0.0, 0.9):
-        fit = vi.fit_stan_meanfield(program, {"rho": rho}, steps=2000, num_samples=8000, progress=False, seed=2)
+        draws = flat_draws(fit_stan_meanfield(program, {"rho": rho}, steps=2000, draws=8000, seed=2))
         for name in ("z[1]", "z[2]"):
-            assert fit.draws[name].std() == pytest.approx(np.sqrt(1 - rho**2), rel=0.05)
-            assert abs(fit.draws[name].mean()) < 0.05
+            assert draws[name].std() == pytest.approx(np.sqrt(1 - rho**2), rel=0.05)
+            assert abs(draws[name].mean()) < 0.05
 
 
 @pytest.mark.slow
@@ -71,52 +82,67 @@ def test_stan_bridge_vi_on_kidiq_matches_reference_means():
     ref = reference("kidiq-kidscore_momiq")
     program = stan.load_program(ref["program"])
     data = stan.check_data(program, ref["data"], extra_fields="ignore")
-    fit = vi.fit_stan_meanfield(program, data, progress=False, seed=3)
+    fit = fit_stan_meanfield(program, data, seed=3)
+    draws = flat_draws(fit)
     ratios = {}
     for name, truth in ref["draws"].items():
-        assert abs(fit.draws[name].mean() - truth.mean()) < 0.3 * truth.std(), name
-        ratios[name] = fit.draws[name].std() / truth.std()
+        assert abs(draws[name].mean() - truth.mean()) < 0.3 * truth.std(), name
+        ratios[name] = draws[name].std() / truth.std()
     # mean-field cannot represent the -0.99 correlation of the intercept and slope: it under-disperses them
     assert ratios["beta[1]"] < 0.5 and ratios["beta[2]"] < 0.5
     assert ratios["sigma"] == pytest.approx(1.0, rel=0.15)
-    assert np.isfinite(fit.khat) and fit.khat > 0.7  # and PSIS says so
+    assert info(fit).khat > 0.7  # and PSIS says so
 
 
-def test_program_without_parameters_or_with_discrete_ones_is_a_clear_error():
+def test_program_without_parameters_or_missing_guides_are_clear_errors():
     with pytest.raises(ValueError, match="declares no parameters"):
-        vi.fit_stan_meanfield(stan.load_program("data { real x; } generated quantities { real y = x; }"), {"x": 1.0})
-    with pytest.raises(stan.StanProgramError, match="Parameters cannot be integers"):
-        stan.load_program("parameters { int k; } model { }")
-    with pytest.raises(ValueError, match="no hand-written guide for 'eight_schools_noncentered'"):
-        vi.fit_meanfield("eight_schools_noncentered", {}, guide="manual")
+        fit_stan_meanfield(stan.load_program("data { real x; } generated quantities { real y = x; }"), {"x": 1.0})
+    with pytest.raises(
+        ValueError,
+        match="no hand-written guide for 'eight_schools_noncentered'; use guide='auto' "
+        r"\(hand-written: beta_bernoulli, normal_known_variance\)",
+    ):
+        fit_meanfield("eight_schools_noncentered", {}, guide="manual")
+    with pytest.raises(ValueError, match="draws must be an integer >= 1, got 0"):
+        fit_meanfield("beta_bernoulli", {}, draws=0)
 
 
-def test_khat_readings_and_psis_on_known_weights():
-    assert vi.khat_reading(0.3).startswith("k-hat 0.30 < 0.5: good")
-    assert "usable" in vi.khat_reading(0.6) and "unreliable" in vi.khat_reading(0.9)
-    # q = N(0, 1) proposing for p = N(0, s^2): the weights exp(z^2 (1 - 1/s^2) / 2) have a Pareto tail
-    # with k = 1 - 1/s^2 when s > 1, and are bounded (k < 0) when s < 1
-    z = np.random.default_rng(0).normal(size=8000)
-    for s in (0.5, 1.2, 1.5, 2.0):
-        k = vi.psis_khat(-0.5 * (z / s) ** 2 - np.log(s) + 0.5 * z**2)
-        if s < 1:
-            assert k < 0
-        else:
-            assert k == pytest.approx(1 - 1 / s**2, abs=0.12), s
+def test_an_autoguide_on_a_constrained_site_is_trained_on_the_true_elbo():
+    """Pyro 1.9's KL of a Delta ignores its log-density, which autoguides use for constrained sites: under
+    TraceMeanField_ELBO the coin's Normal-on-logit guide would be scored and trained without its Jacobian."""
+    from pyro.infer import Trace_ELBO, TraceMeanField_ELBO
+
+    data = {"N": 10, "y": FLIPS, "alpha": 2.0, "beta": 2.0}
+    fit = fit_meanfield("beta_bernoulli", data, guide="auto", steps=1500, seed=3)
+    lw = log_weights(fit)
+    last = info(fit).elbo[-200:]
+    assert abs(lw.mean() - last.mean()) < 5 * np.hypot(lw.std() / np.sqrt(lw.size), last.std() / np.sqrt(last.size))
+    # and the ELBO of a Normal q on logit(theta) is below the log evidence, as a lower bound must be
+    assert lw.mean() < BetaBernoulli(2.0, 2.0).log_evidence(FLIPS)
+    # the upstream behaviour this works around: the two estimators disagree by the Jacobian term
+    from pyro.infer.autoguide import AutoNormal
+
+    model = get_model("beta_bernoulli").pyro_model
+    guide = AutoNormal(model)
+    tensors = as_tensors(data)
+    guide(tensors)
+    with torch.no_grad():
+        right = -Trace_ELBO(num_particles=4000, vectorize_particles=True, max_plate_nesting=1).loss(model, guide, tensors)
+        wrong = -TraceMeanField_ELBO(num_particles=4000, vectorize_particles=True, max_plate_nesting=1).loss(model, guide, tensors)
+    # the missing term is E_q[-log theta (1 - theta)], and theta (1 - theta) <= 1/4: at least log 4 = 1.386 nats
+    assert wrong - right > 1.3
 
 
 @pytest.mark.slow
-def test_cli_compare_with_meanfield_writes_khat(tmp_path):
-    data = tmp_path / "coin.json"
-    data.write_text(json.dumps({"N": 10, "y": FLIPS, "alpha": 2.0, "beta": 2.0}))
-    out = tmp_path / "out.json"
-    result = subprocess.run([sys.executable, "-m", "pp_vae.cli", "compare", "beta_bernoulli", str(data), "--methods", "nuts,meanfield",
-                             "--draws", "500", "--seed", "4", "--out", str(out)], capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr
-    report = json.loads(out.read_text())
-    assert set(report["methods"]) == {"nuts", "meanfield"}
-    meanfield = report["methods"]["meanfield"]
-    # numeric; a Gaussian q on logit(theta) has lighter tails than the Beta posterior there, so k-hat is not small
-    assert isinstance(meanfield["khat"], float) and np.isfinite(meanfield["khat"])
-    assert meanfield["summary"]["theta"]["mean"] == pytest.approx(report["exact"]["theta"]["mean"], abs=0.02)
-    assert "exact mean" in result.stdout and "meanfield mean" in result.stdout
+def test_mean_field_on_an_uncorrelated_logistic_regression_matches_nuts():
+    from pp_vae.data import logistic_regression_data, without_truth
+    from pp_vae.inference import fit_nuts, summary
+
+    data = without_truth(logistic_regression_data(500, coefficients=[1.0, -2.0, 0.5], seed=7))
+    vi = summary(fit_meanfield("logistic_regression", data, steps=2000, draws=4000, seed=7))
+    nuts = summary(fit_nuts("logistic_regression", data, seed=7))
+    # independent standard-normal features: the posterior is nearly uncorrelated, so mean-field is close
+    # (measured: largest mean error 0.22 NUTS sd, sd ratios 0.91-1.01; the logistic curvature couples the coefficients a little)
+    errors = (vi["mean"] - nuts["mean"]).abs() / nuts["sd"]
+    ratios = vi["sd"] / nuts["sd"]
+    assert errors.max() < 0.3 and ratios.between(0.8, 1.2).all(), (errors, ratios)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pp_vae.stan_data import block, evaluate, parse_data_block, validate_data
+from pp_vae.stan.data_block import block, evaluate, parse_data_block, validate_data
 
 PROGRAM = """
 // a data block with every kind of declaration the lectures use
@@ -21,8 +21,7 @@ transformed data { real ignored = 1; }
 parameters { real mu; }
 model { mu ~ normal(0, 1); }
 """
-GOOD = {"N": 3, "K": 2, "X": np.ones((3, 2)), "y": [0, 1, 1], "score": [10.0, 150.0, 80.0], "z": [[1, 2], [3, 4]],
-        "S": np.eye(2), "r": 2.5}
+GOOD = {"N": 3, "K": 2, "X": np.ones((3, 2)), "y": [0, 1, 1], "score": [10.0, 150.0, 80.0], "z": [[1, 2], [3, 4]], "S": np.eye(2), "r": 2.5}
 
 
 def test_parse_reads_names_types_dims_and_bounds():
@@ -39,20 +38,23 @@ def test_good_data_passes_and_ints_become_ints():
     assert clean["y"].dtype == np.int64 and clean["N"] == 3 and clean["X"].shape == (3, 2)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"N": None}, r"data field 'N' is missing \(declared as `int<lower=0> N`\)"),
-    ({"Z": 1}, r"data field 'Z' is not declared in the program's data block \(declared: N, K, X, y, score, z, S, r\)"),
-    ({"N": 2.5}, r"data field 'N' is declared int \(`int<lower=0> N`\) but holds 2.5"),
-    ({"y": [0, 1, 0.5]}, r"data field 'y' is declared int .* but holds 0.5 at \[3\]"),
-    ({"y": [0, 1]}, r"data field 'y' has shape \(2,\), but `array\[N\] int<lower=0, upper=1> y` declares shape \(3,\) \(N = 3\)"),
-    ({"X": np.ones((3, 3))}, r"data field 'X' has shape \(3, 3\), but `matrix\[N, K\] X` declares shape \(3, 2\) \(N = 3, K = 2\)"),
-    ({"X": np.ones(3)}, r"data field 'X' is declared `matrix\[N, K\] X` with 2 dimension\(s\), but the value has shape \(3,\)"),
-    ({"y": [0, 2, 1]}, r"data field 'y' must be <= 1 \(declared `array\[N\] int<lower=0, upper=1> y`\), got 2 at \[2\]"),
-    ({"score": [10.0, 250.0, 1.0]}, r"data field 'score' must be <= 200 .* got 250.0 at \[2\]"),
-    ({"N": -1, "X": np.ones((0, 2)), "y": [], "score": []}, r"data field 'N' must be >= 0 \(declared `int<lower=0> N`\), got -1"),
-    ({"r": 3.5}, r"data field 'r' must be <= N = 3 \(declared `real<lower=-1, upper=N> r`\), got 3.5"),
-    ({"z": [[1, 2], [3, "a"]]}, r"data field 'z' must hold numbers"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"N": None}, r"data field 'N' is missing \(declared as `int<lower=0> N`\)"),
+        ({"Z": 1}, r"data field 'Z' is not declared in the program's data block \(declared: N, K, X, y, score, z, S, r\)"),
+        ({"N": 2.5}, r"data field 'N' is declared int \(`int<lower=0> N`\) but holds 2.5"),
+        ({"y": [0, 1, 0.5]}, r"data field 'y' is declared int .* but holds 0.5 at \[3\]"),
+        ({"y": [0, 1]}, r"data field 'y' has shape \(2,\), but `array\[N\] int<lower=0, upper=1> y` declares shape \(3,\) \(N = 3\)"),
+        ({"X": np.ones((3, 3))}, r"data field 'X' has shape \(3, 3\), but `matrix\[N, K\] X` declares shape \(3, 2\) \(N = 3, K = 2\)"),
+        ({"X": np.ones(3)}, r"data field 'X' is declared `matrix\[N, K\] X` with 2 dimension\(s\), but the value has shape \(3,\)"),
+        ({"y": [0, 2, 1]}, r"data field 'y' must be <= 1 \(declared `array\[N\] int<lower=0, upper=1> y`\), got 2 at \[2\]"),
+        ({"score": [10.0, 250.0, 1.0]}, r"data field 'score' must be <= 200 .* got 250.0 at \[2\]"),
+        ({"N": -1, "X": np.ones((0, 2)), "y": [], "score": []}, r"data field 'N' must be >= 0 \(declared `int<lower=0> N`\), got -1"),
+        ({"r": 3.5}, r"data field 'r' must be <= N = 3 \(declared `real<lower=-1, upper=N> r`\), got 3.5"),
+        ({"z": [[1, 2], [3, "a"]]}, r"data field 'z' must hold numbers"),
+    ],
+)
 def test_each_bad_data_class_names_the_field(change, message):
     data = {**GOOD, **change}
     data = {k: v for k, v in data.items() if v is not None}

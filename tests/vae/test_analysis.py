@@ -5,15 +5,19 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from pp_vae.data import load_digits
-from pp_vae.vae import VAE, elbo_per_image, iwae_bound
-from pp_vae.vae_analysis import active_units, anomaly_scores, auroc, gap_decomposition, kl_per_dimension, posterior_usage
-from pp_vae.vae_training import TrainConfig, train
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
+from pp_vae.vae import (
+    VAE,
+    TrainConfig,
+    active_units,
+    anomaly_scores,
+    auroc,
+    elbo_per_image,
+    gap_decomposition,
+    iwae_bound,
+    kl_per_dimension,
+    posterior_usage,
+    train,
+)
 
 
 def test_active_units_count_the_dimensions_whose_mean_moves():

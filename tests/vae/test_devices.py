@@ -1,4 +1,4 @@
-"""Data-parallel training under torchrun (gloo, 2 CPU processes) against the single-process run."""
+"""Where training runs: devices named clearly, and data-parallel training under torchrun (gloo, 2 CPU processes)."""
 
 import json
 import subprocess
@@ -12,8 +12,25 @@ TOLERANCE = 0.5
 
 
 def _train(out, *launcher, epochs=20):
-    cmd = [*launcher, "-m", "pp_vae.cli", "train", "--epochs", str(epochs), "--batch-size", "128", "--seed", "0",
-           "--device", "cpu", "--iwae-samples", "20", "--out", str(out), "--quiet"]
+    cmd = [
+        *launcher,
+        "-m",
+        "pp_vae.cli",
+        "train",
+        "--epochs",
+        str(epochs),
+        "--batch-size",
+        "128",
+        "--seed",
+        "0",
+        "--device",
+        "cpu",
+        "--iwae-samples",
+        "20",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads((out / "metrics.json").read_text())
@@ -31,10 +48,23 @@ def test_two_gloo_processes_match_one_process_at_the_same_global_batch(tmp_path)
     assert not list((tmp_path / "two").glob(".checkpoint-*")) and (tmp_path / "two" / "checkpoint.pt").is_file()
 
 
-def test_a_batch_that_does_not_split_evenly_is_refused(monkeypatch):
-    from pp_vae.data import load_digits
-    from pp_vae.vae_training import Parallel, TrainConfig, train
+def test_a_batch_that_does_not_split_evenly_is_refused(monkeypatch, digits):
+    from pp_vae.vae import Parallel, TrainConfig, train
 
     monkeypatch.setattr(Parallel, "start", classmethod(lambda cls, device: cls(0, 3, device)))
     with pytest.raises(ValueError, match="batch_size 128 must be a multiple of the 3 processes"):
-        train(load_digits(), TrainConfig(epochs=1), device="cpu", progress=False)
+        train(digits, TrainConfig(epochs=1), device="cpu", progress=False)
+
+
+def test_devices_are_resolved_or_named():
+    import torch
+
+    from pp_vae.vae import resolve_device
+
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device 'cuda' was asked for, but PyTorch sees no CUDA GPU"):
+            resolve_device("cuda")
+    with pytest.raises(ValueError, match="device must be auto, cpu or cuda, got 'tpu'"):
+        resolve_device("tpu")
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")

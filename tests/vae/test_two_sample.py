@@ -6,13 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from pp_vae.data import load_digits
-from pp_vae.two_sample import DEFAULT_CONFIG, distance_statistic, vae_two_sample_test
+from pp_vae.vae.two_sample import DEFAULT_CONFIG, distance_statistic, vae_two_sample_test
 
 
 @pytest.fixture(scope="module")
-def images():
-    digits = load_digits()
+def images(digits):
     return torch.cat([digits.train, digits.test]), torch.cat([digits.train_labels, digits.test_labels])
 
 

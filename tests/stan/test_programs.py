@@ -1,0 +1,37 @@
+"""Stan programs: lookup by name or path, stanc's messages for bad programs, the bundled set."""
+
+import pytest
+
+from pp_vae import stan
+
+
+def test_syntax_error_carries_the_compiler_message_with_line_and_column():
+    with pytest.raises(stan.StanProgramError, match=r"line 2, column \d+") as caught:
+        stan.load_program("data { int N; }\nparameters { real mu }\nmodel { mu ~ normal(0, 1); }")
+    assert 'Expected ";"' in str(caught.value)
+    assert caught.value.one_line().startswith("Syntax error in 'program.stan', line 2, column")
+
+
+def test_discrete_parameter_is_a_clear_error():
+    with pytest.raises(stan.StanProgramError, match="Parameters cannot be integers"):
+        stan.load_program("parameters { int k; } model { }")
+
+
+def test_unknown_program_names_the_choices(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no Stan program named 'eight_school'.*eight_schools_noncentered"):
+        stan.load_program("eight_school")
+    with pytest.raises(FileNotFoundError, match="Stan program not found"):
+        stan.load_program(tmp_path / "missing.stan")
+
+
+def test_bundled_programs_are_found_and_compile():
+    assert stan.available_programs() == [
+        "beta_bernoulli",
+        "correlated_gaussian",
+        "eight_schools_centered",
+        "eight_schools_noncentered",
+        "logistic_regression",
+        "normal_known_variance",
+    ]
+    for name in stan.available_programs():
+        assert stan.load_program(name).parameters

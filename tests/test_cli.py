@@ -1,0 +1,250 @@
+"""The ``pp-vae`` command: the compare JSON and metrics.json contracts other tools rely on, and one-line errors."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.reference import reference
+
+ROOT = Path(__file__).resolve().parent.parent
+FLIPS = [1, 0, 1, 1, 1, 0, 1, 1, 0, 1]
+SUMMARY_KEYS = {"mean", "sd", "q5", "q95", "ess_bulk", "ess_tail", "rhat", "mcse_mean"}
+METRICS_KEYS = {"train_elbo", "test_elbo", "epochs", "seconds_per_epoch", "device"}
+
+
+def _cli(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "pp_vae.cli", *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def test_help_answers_at_once_with_the_registered_choices():
+    start = time.perf_counter()
+    result = _cli("train", "--help", timeout=60)
+    assert result.returncode == 0 and "{vae,iaf,ladder}" in result.stdout and "{bernoulli,gaussian}" in result.stdout
+    assert time.perf_counter() - start < 10  # no torch, PyStan or Pyro import to list the options
+    assert "meanfield: mean-field Gaussian VI" in _cli("compare", "--help", timeout=60).stdout
+
+
+# -- compare ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_compare_json_contract_with_kidiq_against_the_reference(tmp_path):
+    ref = reference("kidiq-kidscore_momiq")
+    out = tmp_path / "kidiq.json"
+    result = _cli(
+        "compare",
+        ref["program"],
+        ref["data_path"],
+        "--methods",
+        "nuts",
+        "--draws",
+        "1000",
+        "--seed",
+        "5",
+        "--ignore-extra-data",
+        "--out",
+        out,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert set(report) == {"model", "parameters", "methods"}
+    assert report["model"] == "model" and report["parameters"] == ["beta[1]", "beta[2]", "sigma"]
+    nuts = report["methods"]["nuts"]
+    assert set(nuts) == {"seconds", "gradient_evaluations", "summary", "diagnostics"}
+    assert nuts["gradient_evaluations"] >= 8000 and nuts["seconds"] > 0
+    assert set(nuts["diagnostics"]) >= {"max_rhat", "min_ess_bulk", "min_ess_tail", "divergences"}
+    for name, truth in ref["draws"].items():
+        ours = nuts["summary"][name]
+        assert set(ours) == SUMMARY_KEYS
+        assert abs(ours["mean"] - truth.mean()) < 0.1 * truth.std(), name
+        assert ours["sd"] == pytest.approx(truth.std(), rel=0.10), name
+    assert "beta[1]" in result.stdout and "nuts mean" in result.stdout
+
+
+@pytest.mark.slow
+def test_compare_with_meanfield_writes_khat_and_the_exact_posterior(tmp_path):
+    data = tmp_path / "coin.json"
+    data.write_text(json.dumps({"N": 10, "y": FLIPS, "alpha": 2.0, "beta": 2.0}))
+    out = tmp_path / "out.json"
+    result = _cli("compare", "beta_bernoulli", data, "--methods", "nuts,meanfield", "--draws", "500", "--seed", "4", "--out", out)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert set(report) == {"model", "parameters", "methods", "exact"} and set(report["methods"]) == {"nuts", "meanfield"}
+    meanfield = report["methods"]["meanfield"]
+    assert set(meanfield) == {"seconds", "gradient_evaluations", "summary", "diagnostics", "khat"}
+    assert set(meanfield["summary"]["theta"]) == SUMMARY_KEYS and meanfield["summary"]["theta"]["rhat"] is None
+    # on logit(theta) the Beta(9, 5) posterior has exponential tails, a Gaussian q lighter ones: the weights
+    # p/q are unbounded and k-hat says the tails are off (> 0.7)
+    assert meanfield["khat"] > 0.7
+    assert meanfield["summary"]["theta"]["mean"] == pytest.approx(report["exact"]["theta"]["mean"], abs=0.02)
+    assert "exact mean" in result.stdout and "meanfield mean" in result.stdout
+
+
+def test_compare_extra_data_field_is_named_with_the_way_out():
+    ref = reference("kidiq-kidscore_momiq")
+    result = _cli("compare", ref["program"], ref["data_path"], timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: data field 'mom_hs' is not declared in the program's data block (declared: N, kid_score, mom_iq); "
+        "remove it, or pass extra_fields='ignore' (pp-vae compare: --ignore-extra-data)"
+    )
+
+
+@pytest.mark.parametrize(
+    "program, data, message",
+    [
+        ("beta_bernoulli", {"N": 2, "y": [0, 3], "alpha": 1, "beta": 1}, "error: data field 'y' must be <= 1"),
+        ("beta_bernoulli", {"N": 2, "y": [0, 1]}, "error: data field 'alpha' is missing"),
+        ("no_such_model", {}, "error: no Stan program named 'no_such_model'"),
+        ("BAD", {"N": 1}, "error: Syntax error in 'bad.stan', line 2, column"),
+    ],
+)
+def test_compare_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path, program, data, message):
+    if program == "BAD":
+        program = tmp_path / "bad.stan"
+        program.write_text("data { int N; }\nparameters { real mu }\nmodel { mu ~ normal(0, 1); }\n")
+    data_path = tmp_path / "data.json"
+    data_path.write_text(json.dumps(data))
+    result = _cli("compare", program, data_path, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.startswith(message) and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_compare_bad_options_and_files(tmp_path):
+    assert _cli("compare", "beta_bernoulli", tmp_path / "nope.json", timeout=60).stderr.startswith("error: data file not found")
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text("{not json")
+    assert _cli("compare", "beta_bernoulli", bad_json, timeout=60).stderr.startswith(f"error: data file {bad_json} is not valid JSON")
+    result = _cli("compare", "beta_bernoulli", bad_json, "--methods", "gibbs", timeout=60)
+    assert result.returncode == 2 and "unknown method 'gibbs'; choose from nuts" in result.stderr
+    result = _cli("compare", "beta_bernoulli", bad_json, "--draws", "0", timeout=60)
+    assert result.returncode == 2 and "expected a positive integer, got '0'" in result.stderr
+
+
+# -- train ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_train_writes_the_metrics_contract_and_figures_and_resumes(tmp_path):
+    out = tmp_path / "run"
+    cmd = [
+        "train",
+        "--epochs",
+        "2",
+        "--latent-dim",
+        "2",
+        "--hidden-dim",
+        "32",
+        "--iwae-samples",
+        "50",
+        "--seed",
+        "3",
+        "--device",
+        "cpu",
+        "--out",
+        out,
+        "--quiet",
+    ]
+    result = _cli(*cmd, timeout=300)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert METRICS_KEYS | {"test_log_likelihood", "kl_per_dim", "active_units", "likelihood"} <= set(metrics)
+    assert metrics["epochs"] == 2 and metrics["device"] == "cpu" and metrics["likelihood"] == "bernoulli"
+    # the IWAE bound with K = 50 lies above the 10-draw ELBO estimate of the same images
+    assert metrics["test_log_likelihood"] > metrics["test_elbo"]
+    assert len(metrics["kl_per_dim"]) == 2 and sum(metrics["kl_per_dim"]) > 0
+    for figure in (
+        "elbo.png",
+        "reconstructions.png",
+        "samples.png",
+        "latent_means.png",
+        "manifold.png",
+        "kl_per_dim.png",
+        "traversals.png",
+        "checkpoint.pt",
+    ):
+        assert (out / figure).stat().st_size > 0
+    resumed = _cli(*[("3" if a == "2" and i == 2 else a) for i, a in enumerate(cmd)], "--resume", timeout=300)
+    assert resumed.returncode == 0 and json.loads((out / "metrics.json").read_text())["epochs"] == 3
+
+
+@pytest.mark.slow
+def test_train_each_member_reports_its_collapse_numbers(tmp_path):
+    for model, extra, code_dim in (
+        ("ladder", ["--anneal-epochs", "1"], 7),
+        ("iaf", ["--likelihood", "gaussian", "--sigma", "optimal"], 3),
+        ("vae", ["--beta", "2"], 3),
+    ):
+        out = tmp_path / model
+        result = _cli(
+            "train",
+            "--model",
+            model,
+            "--epochs",
+            "2",
+            "--latent-dim",
+            "3",
+            "--hidden-dim",
+            "32",
+            "--iwae-samples",
+            "20",
+            "--device",
+            "cpu",
+            "--out",
+            out,
+            "--quiet",
+            *extra,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["config"]["model"] == model
+        # KL per dimension for every member, one value per code dimension, none negative; active units counted among them
+        assert len(metrics["kl_per_dim"]) == code_dim and min(metrics["kl_per_dim"]) >= -1e-6
+        variances = np.array(metrics["posterior_mean_variance"])
+        assert metrics["active_units"] == int((variances > metrics["active_threshold"]).sum())
+        assert (out / "kl_per_dim.png").exists() and (out / "traversals.png").exists()
+        if model == "iaf":
+            assert 0 < metrics["sigma"] < 1
+
+
+def test_train_bad_input_is_one_line(tmp_path):
+    result = _cli("train", "--dataset", f"mnist:{tmp_path}/none", "--out", tmp_path, timeout=120)
+    assert result.returncode == 2 and result.stderr.startswith("error: MNIST folder not found") and "Traceback" not in result.stderr
+    bad = _cli("train", "--sigma", "wide", timeout=60)
+    assert bad.returncode == 2 and "sigma must be a positive number, 'learned' or 'optimal', got 'wide'" in bad.stderr
+
+
+# -- course and homework ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_course_exits_non_zero_and_names_notebook_and_cell(three_notebooks, tmp_path):
+    out = tmp_path / "cli-site"
+    result = _cli("course", "--notebooks", three_notebooks, "--out", out, "--quiet", timeout=300)
+    assert result.returncode == 1
+    assert "error: 02_broken.ipynb failed in cell 3 (assert y == 2, 'y is not two'): AssertionError: y is not two" in result.stderr
+    assert "2 of 3 notebooks ran" in result.stdout and (out / "index.html").exists()
+
+
+def test_course_missing_folder_is_one_line(tmp_path):
+    result = _cli("course", "--notebooks", tmp_path / "nowhere", timeout=60)
+    assert result.returncode == 2 and result.stderr.startswith("error: notebook folder not found") and "Traceback" not in result.stderr
+
+
+def test_homework_errors_are_one_line(tmp_path):
+    def run(*args):
+        return _cli("homework", *args, "--course", tmp_path / "c", timeout=120)
+
+    missing = run("autograde", tmp_path / "nowhere")
+    assert missing.returncode == 2 and missing.stderr.strip() == f"error: no submissions folder at {tmp_path / 'nowhere'}"
+    unknown = run("release", "hw9")
+    assert unknown.returncode == 2 and "no assignment named 'hw9'; the assignments are hw1_gamma_poisson" in unknown.stderr
+    no_book = run("export")
+    assert no_book.returncode == 2 and "no gradebook in" in no_book.stderr
