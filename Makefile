@@ -13,7 +13,7 @@ SUBMISSIONS ?= submissions
 
 help:
 	@echo "make run    set up .venv and run the whole course -> $(OUT)/index.html"
-	@echo "make test   set up .venv and run the test suite (unit tests + notebooks)"
+	@echo "make test   set up .venv, lint (ruff) and type-check (mypy), run the test suite (unit tests + notebooks)"
 	@echo "make bench  set up .venv and run the benchmarks -> benchmarks/RESULTS.md"
 	@echo "make clean  remove build outputs (keeps .venv)"
 	@echo "make homework-release                       student versions -> $(COURSE)/release"
@@ -32,6 +32,9 @@ run: $(STAMP)
 	$(PY) -m pp_vae.cli course --out $(OUT)
 
 test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

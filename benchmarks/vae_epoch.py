@@ -19,7 +19,7 @@ import torch  # noqa: E402
 from record import record  # noqa: E402
 
 from pp_vae.data import ImageData, load_digits  # noqa: E402
-from pp_vae.vae_training import TrainConfig, train  # noqa: E402
+from pp_vae.vae import TrainConfig, train  # noqa: E402
 from tests.reference_vae import PlainVAE  # noqa: E402
 
 EPOCHS = 3
@@ -39,11 +39,11 @@ def plain_seconds_per_epoch(data: ImageData, config: TrainConfig, device: torch.
     optimiser = torch.optim.Adam(vae.parameters(), lr=config.lr)
     x = data.train.to(device)
     times = []
-    for epoch in range(EPOCHS):
+    for _ in range(EPOCHS):
         start = time.perf_counter()
         order = torch.randperm(x.shape[0], device=device)
         for first in range(0, x.shape[0], config.batch_size):
-            loss = -vae.elbo(x[order[first:first + config.batch_size]]).sum()
+            loss = -vae.elbo(x[order[first : first + config.batch_size]]).sum()
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -55,8 +55,10 @@ def plain_seconds_per_epoch(data: ImageData, config: TrainConfig, device: torch.
 
 def main() -> None:
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
-    cases = [("digits", load_digits(), TrainConfig(epochs=EPOCHS, latent_dim=10, hidden_dim=256, batch_size=128)),
-             ("synthetic 60000x784", synthetic_mnist(), TrainConfig(epochs=EPOCHS, latent_dim=50, hidden_dim=400, batch_size=256))]
+    cases = [
+        ("digits", load_digits(), TrainConfig(epochs=EPOCHS, latent_dim=10, hidden_dim=256, batch_size=128)),
+        ("synthetic 60000x784", synthetic_mnist(), TrainConfig(epochs=EPOCHS, latent_dim=50, hidden_dim=400, batch_size=256)),
+    ]
     rows = []
     for device in devices:
         for name, data, config in cases:
@@ -64,14 +66,27 @@ def main() -> None:
             ours = min(history.seconds[1:])
             plain = plain_seconds_per_epoch(data, config, device)
             n = data.train.shape[0]
-            rows.append({"device": str(device), "data": name, "architecture": f"{data.input_dim}-{config.hidden_dim}-{config.latent_dim}",
-                         "batch": config.batch_size, "pp_vae s/epoch": ours, "plain torch s/epoch": plain,
-                         "ratio": ours / plain, "pp_vae images/s": n / ours, "plain images/s": n / plain})
+            rows.append(
+                {
+                    "device": str(device),
+                    "data": name,
+                    "architecture": f"{data.input_dim}-{config.hidden_dim}-{config.latent_dim}",
+                    "batch": config.batch_size,
+                    "pp_vae s/epoch": ours,
+                    "plain torch s/epoch": plain,
+                    "ratio": ours / plain,
+                    "pp_vae images/s": n / ours,
+                    "plain images/s": n / plain,
+                }
+            )
             print(rows[-1], file=sys.stderr)
-    record("VAE epoch time: pp_vae (Pyro model/guide, differentiable_loss + one torch Adam) vs plain PyTorch", rows,
-           ".venv/bin/python benchmarks/vae_epoch.py",
-           notes="Best of epochs 2-3. pp_vae's epoch excludes its per-epoch test-ELBO evaluation. "
-                 "Before (Pyro's SVI.step with pyro.optim.Adam, one optimiser per parameter): 1.33x at 784-400-50.")
+    record(
+        "VAE epoch time: pp_vae (Pyro model/guide, differentiable_loss + one torch Adam) vs plain PyTorch",
+        rows,
+        ".venv/bin/python benchmarks/vae_epoch.py",
+        notes="Best of epochs 2-3. pp_vae's epoch excludes its per-epoch test-ELBO evaluation. "
+        "Before (Pyro's SVI.step with pyro.optim.Adam, one optimiser per parameter): 1.33x at 784-400-50.",
+    )
 
 
 if __name__ == "__main__":
