@@ -67,6 +67,8 @@ def _train(args: argparse.Namespace) -> int:
         lr=args.lr,
         seed=args.seed,
         likelihood=args.likelihood,
+        trials=args.trials,
+        arch=args.arch,
         sigma=args.sigma,
         model=args.model,
         beta=args.beta,
@@ -164,7 +166,7 @@ def _choices(registry: dict) -> str:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``pp-vae`` command."""
     from pp_vae.inference.comparison import METHODS
-    from pp_vae.vae.catalogue import FAMILIES, LIKELIHOODS
+    from pp_vae.vae.catalogue import ARCHITECTURES, FAMILIES, LIKELIHOODS
 
     parser = argparse.ArgumentParser(prog="pp-vae", description="Probabilistic programming, from conjugate posteriors to VAEs.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -190,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     tr = commands.add_parser("train", help="train a VAE by SVI and write metrics.json, a checkpoint and figures")
     tr.add_argument("--dataset", default="digits", help="digits (embedded default) or mnist:DIR (four IDX files)")
-    tr.add_argument("--epochs", type=_positive_int, default=50, help="epochs (default: 50)")
+    tr.add_argument("--epochs", type=_positive_int, default=100, help="epochs (default: 100)")
     tr.add_argument("--latent-dim", type=_positive_int, default=10, help="size of z (default: 10)")
     tr.add_argument("--hidden-dim", type=_positive_int, default=256, help="hidden units of encoder and decoder (default: 256)")
     tr.add_argument("--batch-size", type=_positive_int, default=128, help="images per SVI step (default: 128)")
@@ -198,13 +200,22 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     tr.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto picks CUDA when present")
     tr.add_argument(
-        "--likelihood", choices=list(LIKELIHOODS), default="bernoulli", help=f"p(x|z): {_choices(LIKELIHOODS)} (default: bernoulli)"
+        "--likelihood", choices=list(LIKELIHOODS), default="binomial", help=f"p(x|z): {_choices(LIKELIHOODS)} (default: binomial)"
     )
     tr.add_argument(
         "--sigma",
         type=_sigma,
         default=0.1,
         help="sd of the gaussian likelihood: a number (fixed), learned, or optimal (sigma-VAE) (default: 0.1)",
+    )
+    tr.add_argument(
+        "--trials",
+        type=_positive_int,
+        default=None,
+        help="counts per pixel for the binomial likelihood (default: the data's grey levels, 16 for digits)",
+    )
+    tr.add_argument(
+        "--arch", choices=list(ARCHITECTURES), default="mlp", help="networks: mlp, or conv for images like MNIST's 28x28 (default: mlp)"
     )
     tr.add_argument("--model", choices=list(FAMILIES), default="vae", help=f"{_choices(FAMILIES)} (default: vae)")
     tr.add_argument("--beta", type=_positive_float, default=1.0, help="weight of the KL term, beta-VAE (default: 1)")

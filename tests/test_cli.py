@@ -24,7 +24,12 @@ def _cli(*args, timeout=600):
 def test_help_answers_at_once_with_the_registered_choices():
     start = time.perf_counter()
     result = _cli("train", "--help", timeout=60)
-    assert result.returncode == 0 and "{vae,iaf,ladder}" in result.stdout and "{bernoulli,gaussian}" in result.stdout
+    assert (
+        result.returncode == 0
+        and "{vae,iaf,ladder}" in result.stdout
+        and "{binomial,bernoulli,continuous-bernoulli,gaussian}" in result.stdout
+    )
+    assert "{mlp,conv}" in result.stdout
     assert time.perf_counter() - start < 10  # no torch, PyStan or Pyro import to list the options
     assert "meanfield: mean-field Gaussian VI" in _cli("compare", "--help", timeout=60).stdout
 
@@ -154,8 +159,8 @@ def test_train_writes_the_metrics_contract_and_figures_and_resumes(tmp_path):
     result = _cli(*cmd, timeout=300)
     assert result.returncode == 0, result.stderr
     metrics = json.loads((out / "metrics.json").read_text())
-    assert METRICS_KEYS | {"test_log_likelihood", "kl_per_dim", "active_units", "likelihood"} <= set(metrics)
-    assert metrics["epochs"] == 2 and metrics["device"] == "cpu" and metrics["likelihood"] == "bernoulli"
+    assert METRICS_KEYS | {"test_log_likelihood", "kl_per_dim", "active_units", "likelihood", "trials"} <= set(metrics)
+    assert metrics["epochs"] == 2 and metrics["device"] == "cpu" and metrics["likelihood"] == "binomial" and metrics["trials"] == 16
     # the IWAE bound with K = 50 lies above the 10-draw ELBO estimate of the same images
     assert metrics["test_log_likelihood"] > metrics["test_elbo"]
     assert len(metrics["kl_per_dim"]) == 2 and sum(metrics["kl_per_dim"]) > 0
@@ -207,8 +212,8 @@ def test_train_each_member_reports_its_collapse_numbers(tmp_path):
         assert metrics["config"]["model"] == model
         # KL per dimension for every member, one value per code dimension, none negative; active units counted among them
         assert len(metrics["kl_per_dim"]) == code_dim and min(metrics["kl_per_dim"]) >= -1e-6
-        variances = np.array(metrics["posterior_mean_variance"])
-        assert metrics["active_units"] == int((variances > metrics["active_threshold"]).sum())
+        kl = np.array(metrics["kl_per_dim"])
+        assert metrics["active_units"] == int((kl > metrics["active_threshold"]).sum()) and metrics["active_threshold"] == 0.05
         assert (out / "kl_per_dim.png").exists() and (out / "traversals.png").exists()
         if model == "iaf":
             assert 0 < metrics["sigma"] < 1
@@ -219,6 +224,64 @@ def test_train_bad_input_is_one_line(tmp_path):
     assert result.returncode == 2 and result.stderr.startswith("error: MNIST folder not found") and "Traceback" not in result.stderr
     bad = _cli("train", "--sigma", "wide", timeout=60)
     assert bad.returncode == 2 and "sigma must be a positive number, 'learned' or 'optimal', got 'wide'" in bad.stderr
+    counts = _cli("train", "--trials", "5", "--epochs", "1", "--out", tmp_path / "t", timeout=120)
+    assert counts.returncode == 2 and "x * 5 = " in counts.stderr and "is not a count" in counts.stderr
+
+
+def _fake_mnist(folder, dtype_code=0x08):
+    """Four IDX files of 28x28 images (8-bit grey levels, or 32-bit floats), a few per split."""
+    rng = np.random.default_rng(0)
+    folder.mkdir()
+    for stem, shape, labels in (
+        ("train-images-idx3-ubyte", (40, 28, 28), False),
+        ("train-labels-idx1-ubyte", (40,), True),
+        ("t10k-images-idx3-ubyte", (16, 28, 28), False),
+        ("t10k-labels-idx1-ubyte", (16,), True),
+    ):
+        if labels:
+            array, code = rng.integers(0, 10, shape).astype(np.uint8), 0x08
+        elif dtype_code == 0x08:
+            array, code = rng.integers(0, 256, shape).astype(np.uint8), 0x08
+        else:
+            array, code = rng.random(shape).astype(">f4"), 0x0D
+        header = bytes([0, 0, code, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+        (folder / stem).write_bytes(header + array.tobytes())
+    return folder
+
+
+@pytest.mark.slow
+def test_train_a_convolutional_vae_on_28x28_images(tmp_path):
+    mnist = _fake_mnist(tmp_path / "mnist")
+    result = _cli(
+        "train",
+        "--dataset",
+        f"mnist:{mnist}",
+        "--arch",
+        "conv",
+        "--epochs",
+        "2",
+        "--latent-dim",
+        "4",
+        "--hidden-dim",
+        "32",
+        "--batch-size",
+        "8",
+        "--iwae-samples",
+        "10",
+        "--device",
+        "cpu",
+        "--out",
+        tmp_path / "run",
+        "--quiet",
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["config"]["arch"] == "conv" and metrics["trials"] == 255 and len(metrics["kl_per_dim"]) == 4
+    # float images have no grey levels to count: the Binomial says what it needs
+    floats = _fake_mnist(tmp_path / "floats", dtype_code=0x0D)
+    result = _cli("train", "--dataset", f"mnist:{floats}", "--epochs", "1", "--out", tmp_path / "f", timeout=120)
+    assert result.returncode == 2 and "has no integer grey levels: give trials (pp-vae train --trials N)" in result.stderr
 
 
 # -- course and homework ------------------------------------------------------------------------------

@@ -26,7 +26,12 @@ _IDX_DTYPES: dict[int, str] = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4",
 
 @dataclass
 class ImageData:
-    """Flattened images in [0, 1] with labels, split into train and test, as tensors on one device."""
+    """Flattened images in [0, 1] with labels, split into train and test, as tensors on one device.
+
+    ``levels`` is the number of grey levels above black when the pixels were integers before scaling
+    (16 for the digits' 0-16 ink counts, 255 for 8-bit MNIST), so ``levels * x`` recovers the counts a
+    Binomial likelihood scores; ``None`` for data without integer levels.
+    """
 
     name: str
     train: Any
@@ -34,6 +39,7 @@ class ImageData:
     test: Any
     test_labels: Any
     image_shape: tuple[int, int]
+    levels: int | None = None
 
     @property
     def input_dim(self) -> int:
@@ -49,6 +55,7 @@ class ImageData:
             self.test.to(device),
             self.test_labels.to(device),
             self.image_shape,
+            self.levels,
         )
 
 
@@ -64,16 +71,20 @@ def check_pixels(name: str, images: np.ndarray, low: float | None = None, high: 
             raise ValueError(f"{name}: pixel {bad[0]} is {flat[bad[0]]}, outside [{low:g}, {high:g}]{why}")
 
 
-def _tensor_data(name: str, x_train: Any, y_train: Any, x_test: Any, y_test: Any, shape: tuple[int, int]) -> ImageData:
+def _tensor_data(name: str, x_train: Any, y_train: Any, x_test: Any, y_test: Any, shape: tuple[int, int], levels: int | None) -> ImageData:
     import torch
 
     as_float = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32))  # noqa: E731
     as_long = lambda a: torch.as_tensor(np.asarray(a, dtype=np.int64))  # noqa: E731
-    return ImageData(name, as_float(x_train), as_long(y_train), as_float(x_test), as_long(y_test), shape)
+    return ImageData(name, as_float(x_train), as_long(y_train), as_float(x_test), as_long(y_test), shape, levels)
 
 
 def load_digits(test_fraction: float = 0.2, seed: int = 0) -> ImageData:
-    """scikit-learn's 1,797 bundled 8x8 digits, grey levels 0-16 scaled to [0, 1], split 80/20 by a seeded shuffle."""
+    """scikit-learn's 1,797 bundled 8x8 digits, split 80/20 by a seeded shuffle.
+
+    Each pixel counts the inked cells (0-16) of a 4x4 block of a 32x32 bitmap; it is scaled to [0, 1], and
+    ``levels = 16`` keeps the counts: a Binomial(16, p) per pixel is the data's own generative model.
+    """
     from sklearn.datasets import load_digits as sklearn_digits
 
     bunch = sklearn_digits()
@@ -81,7 +92,7 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0) -> ImageData:
     order = np.random.default_rng(seed).permutation(len(x))
     n_test = int(round(test_fraction * len(x)))
     test, train = order[:n_test], order[n_test:]
-    return _tensor_data("digits", x[train], y[train], x[test], y[test], (8, 8))
+    return _tensor_data("digits", x[train], y[train], x[test], y[test], (8, 8), levels=16)
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -134,7 +145,8 @@ def load_mnist(directory: str | Path) -> ImageData:
     x_train, x_test = train.reshape(len(train), -1) / scale, test.reshape(len(test), -1) / scale
     check_pixels(str(arrays["train_images"][1]), x_train, 0, 1, "; grey levels must scale to [0, 1]")
     check_pixels(str(arrays["test_images"][1]), x_test, 0, 1, "; grey levels must scale to [0, 1]")
-    return _tensor_data(f"mnist:{directory}", x_train, arrays["train_labels"][0], x_test, arrays["test_labels"][0], shape)
+    levels = 255 if train.dtype == np.uint8 else None
+    return _tensor_data(f"mnist:{directory}", x_train, arrays["train_labels"][0], x_test, arrays["test_labels"][0], shape, levels)
 
 
 def load_dataset(spec: str) -> ImageData:

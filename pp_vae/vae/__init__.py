@@ -1,9 +1,11 @@
 """Lectures 4-6: the amortised VAE and its family as Pyro model/guide pairs, their bounds, training and analyses.
 
 Every member honours one contract (:class:`VAEFamily`): :class:`VAE` (diagonal Gaussian guide),
-:class:`IAFVAE` (flows on the guide), :class:`LadderVAE` (two stochastic layers). :func:`train` fits
-any of them with an :class:`Objective` (beta, annealing); :func:`elbo_per_image` and :func:`iwae_bound`
-bound ``log p(x)``; :mod:`pp_vae.vae.analysis` measures collapse and gaps.
+:class:`IAFVAE` (flows on the guide), :class:`LadderVAE` (two stochastic layers), each with a likelihood
+(:class:`Binomial`, :class:`Bernoulli`, :class:`ContinuousBernoulli`, :class:`Gaussian`) and MLP or
+convolutional networks. :func:`train` fits any of them with an :class:`Objective` (beta, annealing);
+:func:`elbo_per_image` and :func:`iwae_bound` bound ``log p(x)``; :mod:`pp_vae.vae.analysis` measures
+collapse, gaps and anomalies.
 """
 
 from pp_vae._lazy import attach
@@ -15,9 +17,18 @@ __getattr__, __dir__, __all__ = attach(
         "gaussian": ["VAE"],
         "iaf": ["IAFVAE"],
         "ladder": ["LadderVAE", "LadderPosterior", "precision_weighted"],
-        "catalogue": ["FAMILIES", "LIKELIHOODS"],
-        "likelihoods": ["Likelihood", "Bernoulli", "Gaussian", "make_likelihood", "check_sigma", "optimal_sigma"],
-        "networks": ["Encoder", "Decoder"],
+        "catalogue": ["FAMILIES", "LIKELIHOODS", "ARCHITECTURES"],
+        "likelihoods": [
+            "Likelihood",
+            "Binomial",
+            "Bernoulli",
+            "ContinuousBernoulli",
+            "Gaussian",
+            "make_likelihood",
+            "check_sigma",
+            "optimal_sigma",
+        ],
+        "networks": ["Encoder", "Decoder", "ConvEncoder", "ConvDecoder", "make_encoder", "make_decoder"],
         "bounds": ["elbo_per_image", "iwae_bound", "importance_weighted", "gaussian_q_elbo", "gaussian_q_log_weights"],
         "objective": ["Objective", "TrainingLoss"],
         "config": ["TrainConfig", "History"],
@@ -26,6 +37,7 @@ __getattr__, __dir__, __all__ = attach(
         "devices": ["resolve_device", "launched_as", "Parallel"],
         "metrics": ["training_metrics", "write_metrics"],
         "analysis": [
+            "ACTIVE_KL",
             "kl_per_dimension",
             "posterior_mean_variance",
             "active_units",
@@ -35,7 +47,11 @@ __getattr__, __dir__, __all__ = attach(
             "Gaps",
             "gap_decomposition",
             "anomaly_scores",
+            "ink_scores",
+            "pca_scores",
             "auroc",
+            "bootstrap_auroc",
+            "bootstrap_auroc_difference",
         ],
         "two_sample": ["TwoSampleResult", "vae_two_sample_test"],
     },

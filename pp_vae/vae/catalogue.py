@@ -37,12 +37,25 @@ FAMILIES: dict[str, Entry] = {
 LIKELIHOODS: dict[str, Entry] = {
     entry.name: entry
     for entry in (
-        Entry("bernoulli", "pixels in [0, 1] as Bernoulli means (binary cross-entropy)", "pp_vae.vae.likelihoods:Bernoulli"),
+        Entry(
+            "binomial",
+            "each pixel a count out of --trials (the digits' 16 ink cells): a true probability",
+            "pp_vae.vae.likelihoods:Binomial",
+        ),
+        Entry(
+            "bernoulli",
+            "pixels in [0, 1] as Bernoulli means (binary cross-entropy; Pyro's VAE example)",
+            "pp_vae.vae.likelihoods:Bernoulli",
+        ),
+        Entry("continuous-bernoulli", "the Bernoulli normalised as a density on [0, 1]", "pp_vae.vae.likelihoods:ContinuousBernoulli"),
         Entry(
             "gaussian", "Normal(mean, sigma^2) per pixel; sigma fixed, learned or optimal (sigma-VAE)", "pp_vae.vae.likelihoods:Gaussian"
         ),
     )
 }
+
+ARCHITECTURES = ("mlp", "conv")
+"""The encoder and decoder networks: one hidden layer each (``mlp``), or two strided convolutions (``conv``)."""
 
 SIGMA_MODES = ("learned", "optimal")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pp_vae.vae.catalogue import FAMILIES, LIKELIHOODS, lookup
+from pp_vae.vae.catalogue import ARCHITECTURES, FAMILIES, LIKELIHOODS, lookup
 from pp_vae.vae.likelihoods import check_sigma
 from pp_vae.vae.objective import Objective
 from pp_vae.validation import integer_at_least
@@ -16,18 +16,21 @@ class TrainConfig:
     """Everything a training run depends on (saved in the checkpoint and in ``metrics.json``).
 
     The VAE: ``model`` (a member of :data:`pp_vae.vae.catalogue.FAMILIES`), ``latent_dim``, ``hidden_dim``,
-    ``likelihood``, ``sigma``, ``flows`` (IAF), ``top_dim`` (ladder). The objective: ``beta`` and
-    ``anneal_epochs``. The optimisation: ``epochs``, ``batch_size``, ``lr``, ``seed``.
+    ``arch`` (``mlp`` or ``conv``), ``likelihood``, ``sigma`` (Gaussian), ``trials`` (Binomial; ``None``: the
+    data's own grey levels, 16 for the digits), ``flows`` (IAF), ``top_dim`` (ladder). The objective: ``beta``
+    and ``anneal_epochs``. The optimisation: ``epochs``, ``batch_size``, ``lr``, ``seed``.
     """
 
-    epochs: int = 50
+    epochs: int = 100
     latent_dim: int = 10
     hidden_dim: int = 256
     batch_size: int = 128
     lr: float = 1e-3
     seed: int = 0
-    likelihood: str = "bernoulli"
+    likelihood: str = "binomial"
     sigma: float | str = 0.1
+    trials: int | None = None
+    arch: str = "mlp"
     model: str = "vae"
     beta: float = 1.0
     anneal_epochs: int = 0
@@ -43,15 +46,26 @@ class TrainConfig:
         lookup(FAMILIES, self.model, "model")
         lookup(LIKELIHOODS, self.likelihood, "likelihood")
         self.sigma = check_sigma(self.sigma)
+        if self.trials is not None:
+            integer_at_least("trials", self.trials)
+        if self.arch not in ARCHITECTURES:
+            raise ValueError(f"arch must be one of {', '.join(ARCHITECTURES)}, got {self.arch!r}")
         Objective(self.beta)  # checks beta
 
-    def vae_options(self) -> dict[str, Any]:
-        """The options every member reads what it needs from (:func:`pp_vae.vae.catalogue.build_vae`)."""
+    def vae_options(self, data_levels: int | None = None, image_shape: tuple[int, int] | None = None) -> dict[str, Any]:
+        """The options every member reads what it needs from (:func:`pp_vae.vae.build_vae`).
+
+        Completed by the data's grey levels (the Binomial's trials unless ``trials`` is set) and image shape
+        (what the ``conv`` networks need).
+        """
         return {
             "latent_dim": self.latent_dim,
             "hidden_dim": self.hidden_dim,
             "likelihood": self.likelihood,
             "sigma": self.sigma,
+            "trials": self.trials if self.trials is not None else data_levels,
+            "arch": self.arch,
+            "image_shape": image_shape,
             "flows": self.flows,
             "top_dim": self.top_dim,
         }

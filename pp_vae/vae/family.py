@@ -49,20 +49,32 @@ class VAEFamily(nn.Module, ABC):
         Pixels per (flattened) image.
     latent_dim, hidden_dim
         Size of ``z`` (the bottom layer for hierarchical members) and of the networks' hidden layers.
-    likelihood, sigma
-        ``p(x | z)`` by name (:data:`pp_vae.vae.catalogue.LIKELIHOODS`) and the Gaussian's sigma.
+    likelihood, sigma, trials
+        ``p(x | z)`` by name (:data:`pp_vae.vae.catalogue.LIKELIHOODS`), the Gaussian's sigma, the Binomial's trials.
+    arch, image_shape
+        The networks: ``mlp`` (any images) or ``conv`` (needs ``image_shape``, sides divisible by 4).
     """
 
     kind: ClassVar[str]
 
     def __init__(
-        self, input_dim: int, latent_dim: int = 10, hidden_dim: int = 256, likelihood: str = "bernoulli", sigma: float | str = 0.1
+        self,
+        input_dim: int,
+        latent_dim: int = 10,
+        hidden_dim: int = 256,
+        likelihood: str = "bernoulli",
+        sigma: float | str = 0.1,
+        trials: int | None = None,
+        arch: str = "mlp",
+        image_shape: tuple[int, int] | None = None,
     ) -> None:
         super().__init__()
         for name, value in (("input_dim", input_dim), ("latent_dim", latent_dim), ("hidden_dim", hidden_dim)):
             integer_at_least(name, value)
         self.input_dim, self.latent_dim, self.hidden_dim = input_dim, latent_dim, hidden_dim
-        self.likelihood: Likelihood = make_likelihood(likelihood, sigma)
+        self.arch = arch
+        self.image_shape: tuple[int, int] | None = (int(image_shape[0]), int(image_shape[1])) if image_shape is not None else None
+        self.likelihood: Likelihood = make_likelihood(likelihood, sigma, trials)
 
     # -- what each member defines ------------------------------------------------------------------
 
@@ -121,6 +133,8 @@ class VAEFamily(nn.Module, ABC):
             "input_dim": self.input_dim,
             "latent_dim": self.latent_dim,
             "hidden_dim": self.hidden_dim,
+            "arch": self.arch,
+            "image_shape": list(self.image_shape) if self.image_shape is not None else None,
             **self.likelihood.config(),
         }
 

@@ -16,7 +16,7 @@ from torch.distributions import Distribution
 from pp_vae.bayes.information import gaussian_kl
 from pp_vae.vae.bounds import gaussian_q_elbo
 from pp_vae.vae.family import VAEFamily, standard_normal, standard_normal_log_prob
-from pp_vae.vae.networks import Decoder, Encoder
+from pp_vae.vae.networks import make_decoder, make_encoder
 
 
 class VAE(VAEFamily):
@@ -25,11 +25,19 @@ class VAE(VAEFamily):
     kind = "vae"
 
     def __init__(
-        self, input_dim: int, latent_dim: int = 10, hidden_dim: int = 256, likelihood: str = "bernoulli", sigma: float | str = 0.1
+        self,
+        input_dim: int,
+        latent_dim: int = 10,
+        hidden_dim: int = 256,
+        likelihood: str = "bernoulli",
+        sigma: float | str = 0.1,
+        trials: int | None = None,
+        arch: str = "mlp",
+        image_shape: tuple[int, int] | None = None,
     ) -> None:
-        super().__init__(input_dim, latent_dim, hidden_dim, likelihood, sigma)
-        self.encoder = Encoder(input_dim, hidden_dim, latent_dim)
-        self.decoder = Decoder(latent_dim, hidden_dim, input_dim)
+        super().__init__(input_dim, latent_dim, hidden_dim, likelihood, sigma, trials, arch, image_shape)
+        self.encoder = make_encoder(arch, input_dim, hidden_dim, latent_dim, self.image_shape)
+        self.decoder = make_decoder(arch, latent_dim, hidden_dim, input_dim, self.image_shape)
 
     @property
     def code_dim(self) -> int:
@@ -41,7 +49,7 @@ class VAE(VAEFamily):
         pyro.module("likelihood", self.likelihood)
         with pyro.plate("data", x.shape[0], device=x.device):
             z = pyro.sample("z", dist.Normal(x.new_zeros(self.latent_dim), x.new_ones(self.latent_dim)).to_event(1))
-            pyro.sample("x", self.likelihood.distribution(self.decoder(z), x), obs=x)
+            pyro.sample("x", self.likelihood.distribution(self.decoder(z), x), obs=self.likelihood.observed(x))
 
     def guide(self, x: torch.Tensor) -> None:
         """``q(z | x) = N(z; encoder(x))``: amortised, one network for every image."""
@@ -58,7 +66,7 @@ class VAE(VAEFamily):
         return dist.Normal(*self.encoder(x)).to_event(1)
 
     def log_joint(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        return self.likelihood.distribution(self.decoder(z), x).log_prob(x) + standard_normal_log_prob(z)
+        return self.likelihood.log_prob(self.decoder(z), x) + standard_normal_log_prob(z)
 
     def elbo(self, x: torch.Tensor, num_samples: int = 10) -> torch.Tensor:
         """Each image's ELBO: ``E_q[log p(x|z)]`` by ``num_samples`` draws minus the closed-form KL."""

@@ -19,7 +19,7 @@ from torch.distributions import Distribution, constraints
 
 from pp_vae.bayes.information import diagonal_gaussian_kl, gaussian_kl
 from pp_vae.vae.family import VAEFamily, standard_normal, standard_normal_log_prob
-from pp_vae.vae.networks import Decoder, Encoder
+from pp_vae.vae.networks import Encoder, make_decoder, make_encoder
 from pp_vae.validation import integer_at_least
 
 Gaussian = tuple[torch.Tensor, torch.Tensor]
@@ -71,15 +71,19 @@ class LadderVAE(VAEFamily):
         hidden_dim: int = 256,
         likelihood: str = "bernoulli",
         sigma: float | str = 0.1,
+        trials: int | None = None,
+        arch: str = "mlp",
+        image_shape: tuple[int, int] | None = None,
         top_dim: int = 4,
     ) -> None:
-        super().__init__(input_dim, latent_dim, hidden_dim, likelihood, sigma)
+        super().__init__(input_dim, latent_dim, hidden_dim, likelihood, sigma, trials, arch, image_shape)
         self.top_dim = integer_at_least("top_dim", top_dim)
         upper = max(hidden_dim // 2, 8)
-        self.encoder = Encoder(input_dim, hidden_dim, latent_dim)  # bottom-up: x -> (mu_hat1, sigma_hat1) and features
+        # bottom-up: x -> (mu_hat1, sigma_hat1) and the features the top layer reads
+        self.encoder = make_encoder(arch, input_dim, hidden_dim, latent_dim, self.image_shape)
         self.encoder_top = Encoder(hidden_dim, upper, top_dim)  # reads the bottom encoder's hidden features
         self.top_down = Encoder(top_dim, upper, latent_dim)  # z2 -> (mu_p1, sigma_p1), shared by model and guide
-        self.decoder = Decoder(latent_dim, hidden_dim, input_dim)
+        self.decoder = make_decoder(arch, latent_dim, hidden_dim, input_dim, self.image_shape)
 
     @property
     def code_dim(self) -> int:
@@ -95,7 +99,7 @@ class LadderVAE(VAEFamily):
         with pyro.plate("data", x.shape[0], device=x.device):
             z2 = pyro.sample("z2", dist.Normal(x.new_zeros(self.top_dim), x.new_ones(self.top_dim)).to_event(1))
             z1 = pyro.sample("z1", dist.Normal(*self.top_down(z2)).to_event(1))
-            pyro.sample("x", self.likelihood.distribution(self.decoder(z1), x), obs=x)
+            pyro.sample("x", self.likelihood.distribution(self.decoder(z1), x), obs=self.likelihood.observed(x))
 
     def bottom_up(self, x: torch.Tensor) -> tuple[Gaussian, Gaussian]:
         """The deterministic upward pass: ``(mu_hat1, sigma_hat1)`` and ``(mu_hat2, sigma_hat2)``."""
@@ -122,7 +126,7 @@ class LadderVAE(VAEFamily):
     def log_joint(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         z1, z2 = z[..., : self.latent_dim], z[..., self.latent_dim :]
         return (
-            self.likelihood.distribution(self.decoder(z1), x).log_prob(x)
+            self.likelihood.log_prob(self.decoder(z1), x)
             + standard_normal_log_prob(z2)
             + dist.Normal(*self.top_down(z2)).log_prob(z1).sum(-1)
         )
@@ -138,7 +142,7 @@ class LadderVAE(VAEFamily):
         """``E_q[log p(x|z1)] - KL(q(z2|x) || p(z2)) - E_q(z2)[KL(q(z1|z2,x) || p(z1|z2))]``, KLs in closed form."""
         q, z2, q1, prior1 = self._draw_layers(x, num_samples)
         z1 = q1[0] + q1[1] * torch.randn_like(q1[0])
-        reconstruction = self.likelihood.distribution(self.decoder(z1), x).log_prob(x)
+        reconstruction = self.likelihood.log_prob(self.decoder(z1), x)
         return (reconstruction - diagonal_gaussian_kl(*q1, *prior1)).mean(0) - diagonal_gaussian_kl(*q.top)
 
     @torch.no_grad()

@@ -24,10 +24,10 @@ from pp_vae.vae.family import VAEFamily, build_vae
 from pp_vae.vae.objective import TrainingLoss
 
 
-def new_vae(input_dim: int, config: TrainConfig, device: torch.device) -> VAEFamily:
-    """A fresh VAE of ``config``'s kind and sizes, initialised from ``config.seed``, on ``device``."""
+def new_vae(data: ImageData, config: TrainConfig, device: torch.device | str = "cpu") -> VAEFamily:
+    """A fresh VAE of ``config``'s kind and sizes for ``data``'s images, initialised from ``config.seed``, on ``device``."""
     torch.manual_seed(config.seed)
-    vae: VAEFamily = build_vae(config.model, input_dim, **config.vae_options())
+    vae: VAEFamily = build_vae(config.model, data.input_dim, **config.vae_options(data.levels, data.image_shape))
     return vae.to(device)
 
 
@@ -57,7 +57,7 @@ def train(
             f"batch_size {config.batch_size} must be a multiple of the {parallel.world_size} processes (each takes an equal share)"
         )
     pyro.clear_param_store()
-    vae = new_vae(data.input_dim, config, torch_device)
+    vae = new_vae(data, config, torch_device)
     vae.likelihood.check(f"{data.name} train", data.train.cpu().numpy())
     vae.likelihood.check(f"{data.name} test", data.test.cpu().numpy())
     data = data.to(torch_device)
@@ -85,6 +85,7 @@ def train(
     validate = is_validation_enabled()
     try:
         for epoch in range(history.epochs, config.epochs):
+            vae.train()  # a Gaussian likelihood's optimal sigma follows the batches while training
             start = time.perf_counter()
             generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
             order = torch.randperm(n, generator=generator).to(torch_device)
@@ -110,6 +111,7 @@ def train(
                     bar.set_postfix(elbo=f"{-float(total) * parallel.world_size / min(n, first + config.batch_size):.2f}")
             history.train_elbo.append(-parallel.sum(total) / n)
             history.seconds.append(time.perf_counter() - start)
+            vae.eval()  # and is frozen at its running estimate to score the test images
             if parallel.is_main:
                 pyro.set_rng_seed(config.seed + 7 * epoch + 1)
                 history.test_elbo.append(elbo_per_image(vae, data.test))
@@ -124,4 +126,5 @@ def train(
     except KeyboardInterrupt:
         where = f"; the checkpoint of epoch {history.epochs} is kept: rerun with --resume" if checkpoint and history.epochs else ""
         raise KeyboardInterrupt(f"training interrupted{where}") from None
+    vae.eval()
     return vae, history

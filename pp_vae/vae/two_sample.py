@@ -65,6 +65,7 @@ def vae_two_sample_test(
     seed: int = 0,
     elbo_samples: int = 32,
     image_shape: tuple[int, int] = (8, 8),
+    levels: int | None = 16,
 ) -> TwoSampleResult:
     """Permutation test of "``a`` and ``b`` come from the same distribution" with VAE density ratios.
 
@@ -76,6 +77,8 @@ def vae_two_sample_test(
         Training options of both VAEs (small and quick by default).
     permutations
         Label permutations of the held-out images; the smallest p-value possible is ``1 / (permutations + 1)``.
+    image_shape, levels
+        The images' shape and grey levels (the digits': 8x8, 16), as :class:`~pp_vae.data.ImageData` holds them.
     """
     a, b = torch.as_tensor(a, dtype=torch.float32), torch.as_tensor(b, dtype=torch.float32)
     _check_sample("a", a)
@@ -85,7 +88,7 @@ def vae_two_sample_test(
     held = torch.cat([held_a, held_b])
     scores = np.zeros(held.shape[0])
     for sign, fit, label in ((1.0, fit_a, "a"), (-1.0, fit_b, "b")):
-        data = ImageData(f"sample {label}", fit, torch.zeros(len(fit)), held, torch.zeros(len(held)), image_shape)
+        data = ImageData(f"sample {label}", fit, torch.zeros(len(fit)), held, torch.zeros(len(held)), image_shape, levels)
         vae, _ = train(data, replace(config, seed=seed), device="cpu", progress=False)
         torch.manual_seed(seed)
         with torch.no_grad():

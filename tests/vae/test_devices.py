@@ -6,12 +6,13 @@ import sys
 
 import pytest
 
-# Measured on digits, 20 epochs, batch 128: single-process test ELBO over seeds 0-4 spans -26.45..-26.10
-# (sd 0.14); two gloo processes gave -26.50 (seed 0) and -26.44 (seed 1) against -26.39 and -26.26.
-TOLERANCE = 0.5
+# Measured on digits, Binomial, 100 epochs, batch 128 (2026-11-22): one process, seeds 0-3: -105.60, -105.02, -105.48, -105.16
+# (sd 0.27); two gloo processes: -106.64, -105.05, -105.35, -104.66 (sd 0.86): the same mean within 0.11 nat. One seed's pair
+# differs by up to 1.04 (seed 0); the tolerance is about twice the spread of a difference.
+TOLERANCE = 1.5
 
 
-def _train(out, *launcher, epochs=20):
+def _train(out, *launcher, epochs=100):
     cmd = [
         *launcher,
         "-m",
@@ -42,7 +43,7 @@ def test_two_gloo_processes_match_one_process_at_the_same_global_batch(tmp_path)
     two = _train(tmp_path / "two", sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes", "1", "--nproc-per-node", "2")
     assert two["processes"] == 2 and one["processes"] == 1
     assert set(two) == set(one)
-    assert two["epochs"] == one["epochs"] == 20
+    assert two["epochs"] == one["epochs"] == 100
     assert two["test_elbo"] == pytest.approx(one["test_elbo"], abs=TOLERANCE)
     assert two["train_elbo"] == pytest.approx(one["train_elbo"], abs=TOLERANCE)  # summed over both processes' shares
     assert not list((tmp_path / "two").glob(".checkpoint-*")) and (tmp_path / "two" / "checkpoint.pt").is_file()

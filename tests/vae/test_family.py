@@ -9,26 +9,34 @@ from pyro import poutine
 
 from pp_vae.vae import FAMILIES, build_vae, vae_from_config
 
-OPTIONS = {"latent_dim": 3, "hidden_dim": 16, "flows": 2, "top_dim": 2}
+OPTIONS = {"latent_dim": 3, "hidden_dim": 16, "flows": 2, "top_dim": 2, "image_shape": (4, 4), "trials": 4}
+# each member with each likelihood and architecture it can take (the ladder and the IAF with the two commonest)
+CASES = [(kind, likelihood, "mlp") for kind in sorted(FAMILIES) for likelihood in ("binomial", "gaussian")] + [
+    ("vae", "bernoulli", "mlp"),
+    ("vae", "continuous-bernoulli", "mlp"),
+    ("vae", "binomial", "conv"),
+    ("ladder", "binomial", "conv"),
+]
 
 
-def _member(kind, likelihood="bernoulli", sigma=0.1):
+def _member(kind, likelihood="binomial", arch="mlp"):
     torch.manual_seed(0)
-    vae = build_vae(kind, 12, likelihood=likelihood, sigma=sigma, **OPTIONS)
+    vae = build_vae(kind, 16, likelihood=likelihood, sigma=0.3, arch=arch, **OPTIONS)
     with torch.no_grad():  # an untrained encoder answers nearly the prior: spread its answers so the checks have work to do
         for parameter in vae.encoder.parameters():
             parameter.mul_(2.0)
     return vae
 
 
-@pytest.fixture(params=sorted(FAMILIES))
+@pytest.fixture(params=CASES, ids=["-".join(case) for case in CASES])
 def member(request):
-    return _member(request.param)
+    return _member(*request.param)
 
 
 @pytest.fixture()
 def images():
-    return torch.rand(6, 12, generator=torch.Generator().manual_seed(1))
+    """Six 4x4 images with 4 grey levels (so every likelihood can score them)."""
+    return torch.randint(0, 5, (6, 16), generator=torch.Generator().manual_seed(1)).float() / 4
 
 
 def test_every_documented_method_answers_with_the_stated_shape(member, images):
@@ -39,8 +47,8 @@ def test_every_documented_method_answers_with_the_stated_shape(member, images):
     assert z.shape == (5, n, d) and torch.isfinite(q.log_prob(z)).all() and member.log_joint(images, z).shape == (5, n)
     assert member.log_weights(images, 7).shape == (7, n) and member.elbo(images).shape == (n,)
     assert member.kl_per_dim(images).shape == (n, d) and member.posterior_mean(images).shape == (n, d)
-    assert member.prior_sample(4).shape == (4, d) and member.decode(member.prior_sample(4)).shape == (4, 12)
-    assert member.sample(4, torch.Generator().manual_seed(0)).shape == (4, 12) and member.reconstruct(images).shape == (n, 12)
+    assert member.prior_sample(4).shape == (4, d) and member.decode(member.prior_sample(4)).shape == (4, 16)
+    assert member.sample(4, torch.Generator().manual_seed(0)).shape == (4, 16) and member.reconstruct(images).shape == (n, 16)
     torch.testing.assert_close(member.sample(3, torch.Generator().manual_seed(5)), member.sample(3, torch.Generator().manual_seed(5)))
 
 
@@ -50,8 +58,8 @@ def test_the_torch_log_weights_are_the_pyro_pairs(member, images):
     model_trace = poutine.trace(poutine.replay(member.model, trace=guide_trace)).get_trace(images)
     code_sites = [name for name in ("z", "z1", "z2") if name in guide_trace.nodes]  # the code is [z] or [z1, z2]
     code = torch.cat([guide_trace.nodes[name]["value"] for name in code_sites], -1)
-    pyro_total = float(model_trace.log_prob_sum() - guide_trace.log_prob_sum())
-    torch_total = float((member.log_joint(images, code) - member.posterior(images).log_prob(code)).sum())
+    pyro_total = float((model_trace.log_prob_sum() - guide_trace.log_prob_sum()).detach())
+    torch_total = float((member.log_joint(images, code) - member.posterior(images).log_prob(code)).sum().detach())
     assert torch_total == pytest.approx(pyro_total, rel=1e-4, abs=1e-3)
 
 
@@ -89,12 +97,28 @@ def test_every_member_is_rebuilt_from_its_config(member, images):
         vae_from_config({"kind": "flow", "input_dim": 4})
 
 
-def test_a_generator_anywhere_draws_on_the_models_device(member):
-    """A generator on another device than the model (a CPU one for a GPU model) must work: here a CPU model
-    and a generator whose draws are checked to come from it, moved to the model's device."""
-    draws = member.prior_sample(3, torch.Generator(device="cpu").manual_seed(9))
-    again = member.prior_sample(3, torch.Generator(device="cpu").manual_seed(9))
-    assert draws.device == member.device and torch.equal(draws, again)
+class _ElsewhereGenerator:
+    """Stands in for a generator on another device (a CUDA one, with the model on the CPU)."""
+
+    device = torch.device("cuda")
+
+
+def test_draws_with_a_generator_are_made_on_the_generators_device(member, monkeypatch):
+    """The class of bug that broke lecture 4 on a GPU (a CUDA generator used to draw on the CPU), caught on a CPU:
+    every draw that takes a generator must be made on that generator's device, then moved."""
+    real_randn, calls = torch.randn, []
+
+    def randn(*shape, generator=None, device=None, **kwargs):
+        if isinstance(generator, _ElsewhereGenerator):
+            calls.append(torch.device(device) if device is not None else torch.device("cpu"))
+            return torch.zeros(*shape, **kwargs)  # the draw itself cannot happen here: no CUDA on this machine
+        return real_randn(*shape, generator=generator, device=device, **kwargs)
+
+    monkeypatch.setattr(torch, "randn", randn)
+    images = member.sample(3, _ElsewhereGenerator())
+    assert calls and all(device.type == "cuda" for device in calls) and images.device == member.device
+    draws = member.prior_sample(3, torch.Generator().manual_seed(9))
+    assert torch.equal(draws, member.prior_sample(3, torch.Generator().manual_seed(9)))
 
 
 def teardown_module():

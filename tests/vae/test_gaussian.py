@@ -1,63 +1,65 @@
 """The amortised VAE of lecture 4 against an independent plain-PyTorch VAE, and its ELBO, IWAE and amortisation."""
 
+import numpy as np
 import pytest
 import torch
 
-from pp_vae.vae import TrainConfig, elbo_per_image, fit_per_datapoint, iwae_bound, train
+from pp_vae.vae import TrainConfig, elbo_per_image, importance_weighted, optimise_local_gaussians, train
+from pp_vae.vae.bounds import gaussian_q_elbo, sampled_in_chunks
 from tests.reference_vae import train_plain
 
-# Measured once on digits, 30 epochs, latent 10, hidden 256, batch 128, lr 1e-3, seeds 0 and 1:
-# Pyro VAE test ELBO -25.82 nats/image; plain PyTorch -25.92. The floor leaves 0.5 nat of slack.
-TEST_ELBO_FLOOR = -26.3
+# Measured on digits, Binomial(16), 100 epochs, latent 10, hidden 256, batch 128, lr 1e-3 (2026-11-22): the Pyro VAE's
+# test ELBO -105.60 (seed 0), -105.02, -105.48, -105.16 (seeds 1-3); the plain-PyTorch VAE -106.71 (seed 0), -106.28 (seed 1).
+# The floor leaves 0.5 nat below the worst of the four seeds.
+TEST_ELBO_FLOOR = -106.1
 
 
 @pytest.fixture(scope="module")
 def trained(digits):
-    return train(digits, TrainConfig(epochs=30, seed=0), device="cpu", progress=False)
+    return train(digits, TrainConfig(seed=0), device="cpu", progress=False)
 
 
 @pytest.mark.slow
 def test_pyro_vae_matches_the_plain_pytorch_vae_and_the_pinned_floor(digits, trained):
     _, history = trained
-    plain = train_plain(digits.train, digits.test, epochs=30, latent_dim=10, hidden_dim=256, batch_size=128, lr=1e-3, seed=0)
-    assert history.test_elbo[-1] >= plain - 1.0
+    plain = train_plain(digits.train, digits.test, epochs=100, latent_dim=10, hidden_dim=256, batch_size=128, lr=1e-3, seed=0, trials=16)
+    assert history.test_elbo[-1] >= plain - 0.5
     assert history.test_elbo[-1] >= TEST_ELBO_FLOOR
 
 
 @pytest.mark.slow
-def test_elbo_improves_over_training(trained):
-    _, history = trained
-    assert history.train_elbo[-1] > history.train_elbo[0] + 5
-    assert history.test_elbo[-1] > history.test_elbo[0] + 2
-
-
-@pytest.mark.slow
-def test_iwae_is_above_the_elbo_and_grows_with_k(digits, trained):
-    vae, _ = trained
-    x = digits.test
-    torch.manual_seed(0)
-    elbo = elbo_per_image(vae, x, num_samples=50)
-    bounds = {k: iwae_bound(vae, x, num_samples=k) for k in (1, 10, 100, 1000)}
-    assert bounds[1] == pytest.approx(elbo, abs=0.1)  # K = 1 is the ELBO
-    assert bounds[10] > bounds[1] and bounds[100] > bounds[10] and bounds[1000] >= bounds[100] - 0.01
-    assert bounds[1000] > elbo
-
-
-@pytest.mark.slow
-def test_amortised_encoder_vs_per_datapoint_optimisation(digits, trained):
-    import time
-
-    vae, _ = trained
-    x = digits.test[:40]
-    per_point_elbo, seconds_per_point = fit_per_datapoint(vae, x, steps=800, lr=0.02)
-    start = time.perf_counter()
+def test_the_default_vae_uses_its_code_the_course_relies_on_it(digits, trained):
+    # issue 13's bar for the default: at least 12 nats of KL and 2 nats between IWAE and ELBO (measured 19.3 and 4.9)
+    vae, history = trained
+    assert history.test_elbo[-1] > history.test_elbo[0] + 50
     with torch.no_grad():
-        for _ in range(100):
-            vae.encoder(x)
-    encoder_seconds = (time.perf_counter() - start) / (100 * len(x))
+        kl = vae.kl_per_dim(digits.test).sum(-1)
+    assert float(kl.mean()) > 12
+
+
+@pytest.mark.slow
+def test_iwae_rises_above_the_elbo_by_more_than_its_error(digits, trained):
+    vae, _ = trained
     torch.manual_seed(0)
-    encoder_elbo = elbo_per_image(vae, x, num_samples=50)
-    # optimising each q_i directly can only do as well or better than the encoder (the amortisation gap >= 0)
-    assert per_point_elbo >= encoder_elbo - 0.1
-    # and costs hundreds of encoder passes per image (800 SVI steps, each a decoder pass and a gradient)
-    assert seconds_per_point > 100 * encoder_seconds
+    with torch.no_grad():
+        terms = sampled_in_chunks(lambda k: vae.log_weights(digits.test, k), 1000)
+    elbo = terms.mean(0)
+    gains = {k: (importance_weighted(terms[:k]) - elbo).numpy() for k in (10, 100, 1000)}
+    se = {k: g.std(ddof=1) / np.sqrt(g.size) for k, g in gains.items()}
+    assert gains[10].mean() > 5 * se[10] and gains[1000].mean() > 2  # measured 2.96 +- 0.11 and 4.85 +- 0.13
+    step = (importance_weighted(terms) - importance_weighted(terms[:100])).numpy()
+    assert step.mean() > 5 * step.std(ddof=1) / np.sqrt(step.size)  # still rising from K = 100 to 1000
+    assert abs(float(elbo.mean()) - elbo_per_image(vae, digits.test, num_samples=200)) < 0.1  # the log weights average to the ELBO
+
+
+@pytest.mark.slow
+def test_per_datapoint_optimisation_beats_the_encoder_by_more_than_its_error(digits, trained):
+    vae, _ = trained
+    x = digits.test[:60]
+    loc, scale, seconds_per_image = optimise_local_gaussians(vae, x, steps=800, lr=0.02, init="prior")
+    torch.manual_seed(1)
+    per_point = gaussian_q_elbo(vae, x, loc, scale, num_samples=200)
+    torch.manual_seed(1)
+    encoder = vae.elbo(x, num_samples=200)
+    gap = (per_point - encoder).numpy()
+    assert gap.mean() > 5 * gap.std(ddof=1) / np.sqrt(gap.size)  # measured 5.7 +- 0.4 nats on 100 images, 1000 steps
