@@ -36,16 +36,21 @@ class IAFVAE(VAE):
         hidden_dim: int = 256,
         likelihood: str = "bernoulli",
         sigma: float | str = 0.1,
+        trials: int | None = None,
+        arch: str = "mlp",
+        image_shape: tuple[int, int] | None = None,
         flows: int = 2,
     ) -> None:
-        super().__init__(input_dim, latent_dim, hidden_dim, likelihood, sigma)
+        super().__init__(input_dim, latent_dim, hidden_dim, likelihood, sigma, trials, arch, image_shape)
         integer_at_least("flows", flows)
         if latent_dim < 2:
             raise ValueError(f"an IAF guide needs latent_dim >= 2 (autoregression over one dimension is the Gaussian), got {latent_dim}")
         order = torch.arange(latent_dim)
         self.flows: list[ConditionalAffineAutoregressive] = nn.ModuleList(  # type: ignore[assignment]
+            # stable: z = s z + (1 - s) m with s = sigmoid(...), Kingma et al.'s (2016) gated update, near the identity at
+            # the start; the plain z = exp(log s) z + m trained 3-7 nats worse than the diagonal guide on the digits
             ConditionalAffineAutoregressive(
-                ConditionalAutoRegressiveNN(latent_dim, hidden_dim, [max(32, 4 * latent_dim)], permutation=order)
+                ConditionalAutoRegressiveNN(latent_dim, hidden_dim, [max(32, 4 * latent_dim)], permutation=order), stable=True
             )
             for _ in range(flows)
         )
@@ -79,7 +84,8 @@ class IAFVAE(VAE):
 
         Every layer's shift and log-scale at dimension ``i`` read only dimensions before ``i``, so through
         all layers ``z_i = a_i z_0i + b_i`` with ``a_i, b_i`` fixed by ``z_0,<i``: given ``z_<i``, ``z_i`` is
-        ``N(a_i loc_i + b_i, (a_i scale_i)^2)``, whose KL to the prior is closed form.
+        ``N(a_i loc_i + b_i, (a_i scale_i)^2)``, whose KL to the prior is closed form. (Each layer's slope is
+        the one it applied, read from the transform, so this holds for the gated form as for the plain one.)
         """
         h = self.encoder.hidden(x)
         loc, scale = self.encoder.heads(h)
@@ -87,7 +93,8 @@ class IAFVAE(VAE):
         a, b = torch.ones_like(z), torch.zeros_like(z)
         for flow in self.flows:
             transform = flow.condition(h)
-            shift, log_scale = transform.arn(z)
-            step = torch.exp(log_scale.clamp(transform.log_scale_min_clip, transform.log_scale_max_clip))
-            z, a, b = step * z + shift, step * a, step * b + shift
+            moved = transform(z)
+            step = transform._cached_log_scale.exp()  # the slope the layer just applied, per dimension (Pyro caches it)
+            a, b = step * a, step * b + (moved - step * z)
+            z = moved
         return gaussian_kl(a * loc + b, a * scale).mean(0)
