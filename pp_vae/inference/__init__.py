@@ -15,6 +15,7 @@ __getattr__, __dir__, __all__ = attach(
         "nuts": ["fit_nuts"],
         "metropolis": ["MetropolisResult", "random_walk_metropolis", "fit_metropolis"],
         "svi": ["run_svi", "guide_draws", "guide_log_weights"],
+        "gradients": ["PerDrawGradients", "score_function_gradients", "reparameterised_gradients"],
         "meanfield": ["fit_meanfield", "fit_stan_meanfield"],
         "stan_bridge": ["StanLogProb", "stan_bridge_model", "find_mode"],
         "psis": ["pareto_khat", "khat_reading", "khat_threshold"],

@@ -19,6 +19,7 @@ __getattr__, __dir__, __all__ = attach(
             "latent_manifold",
             "latent_traversals",
             "kl_per_dim",
+            "kl_weight_schedule",
             "test_elbo_curves",
             "gap_split",
             "permutation_null",

@@ -44,11 +44,15 @@ def reconstructions(vae: VAEFamily, x: torch.Tensor, image_shape: tuple[int, int
 
 
 def elbo_curves(history: History) -> Figure:
-    """Train and test ELBO per epoch (nats per image)."""
+    """Train and test ELBO per epoch (nats per image); the axis follows the curves from the third epoch on."""
     epochs = np.arange(1, len(history.train_elbo) + 1)
     fig, ax = plt.subplots(figsize=(5.5, 3.2))
-    ax.plot(epochs, history.train_elbo, label="train ELBO")
+    ax.plot(epochs, history.train_elbo, label="train objective")
     ax.plot(epochs, history.test_elbo, label="test ELBO")
+    values = np.r_[history.train_elbo[2:], history.test_elbo[2:]]
+    if values.size:  # the first epochs, far below, would flatten the rest
+        low, high = float(np.min(values)), float(np.max(values))
+        ax.set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low) + 1e-9)
     ax.set(xlabel="epoch", ylabel="ELBO (nats per image)", title="Training the VAE")
     ax.legend(frameon=False)
     fig.tight_layout()
@@ -123,20 +127,38 @@ def latent_traversals(
     return image_grid(vae.decode(z), image_shape, "latent traversals (a row per dimension)", columns=steps, labels=labels)
 
 
-def kl_per_dim(
-    kl: Sequence[float], mean_variance: Sequence[float], threshold: float = 0.01, title: str = "Which latent dimensions are used?"
-) -> Figure:
-    """KL per latent dimension (bars) and ``Cov_x E_q[z_i]`` (dots, right axis) against the active-unit threshold."""
-    kl_values, variance = np.asarray(kl), np.asarray(mean_variance)[: len(kl)]
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    dims = np.arange(len(kl_values))
-    ax.bar(dims, kl_values, color=["C0" if v > threshold else "0.7" for v in variance])
-    ax.set(xlabel="latent dimension", ylabel="KL(q(z_i|x) || p(z_i)) (nats)", title=title, xticks=dims)
-    right = ax.twinx()
-    right.plot(dims, variance, "o", color="C3")
-    right.axhline(threshold, color="C3", ls=":", lw=1)
-    right.set_yscale("symlog", linthresh=threshold)
-    right.set_ylabel("Cov_x E_q[z_i|x] (dots)", color="C3")
+KL_FLOOR = 1e-4  # nats: where the KL-per-dimension bars start on their log axis
+
+
+def kl_per_dim(kl: Sequence[float], threshold: float = 0.05, title: str = "Which latent dimensions carry information?") -> Figure:
+    """KL per code dimension (nats, log axis), sorted, with the threshold below which a dimension counts as collapsed."""
+    values = np.sort(np.asarray(kl, dtype=float))[::-1]
+    order = np.argsort(np.asarray(kl, dtype=float))[::-1]
+    fig, ax = plt.subplots(figsize=(7.4, 3.2))
+    positions = np.arange(len(values))
+    active = values > threshold
+    heights = np.maximum(values, KL_FLOOR) - KL_FLOOR
+    ax.bar(positions[active], heights[active], bottom=KL_FLOOR, color="C0", label=f"active ({active.sum()})")
+    ax.bar(positions[~active], heights[~active], bottom=KL_FLOOR, color="0.7", label=f"collapsed ({(~active).sum()})")
+    ax.axhline(threshold, color="C3", ls="--", lw=1, label=f"threshold {threshold:g} nats")
+    ax.set_yscale("log")
+    ax.set_ylim(KL_FLOOR, max(values.max() * 2, threshold * 10))
+    ax.set_xticks(positions, [f"z{int(i)}" for i in order], fontsize=7)
+    ax.set(
+        xlabel="code dimension (sorted by KL)", ylabel="KL per image (nats, log scale)", title=f"{title}\ntotal KL {values.sum():.2f} nats"
+    )
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def kl_weight_schedule(weights: Sequence[float], steps_per_epoch: int, title: str = "KL annealing schedule") -> Figure:
+    """The KL term's weight at every training step, against epochs, from 0 (where annealing starts) to beta."""
+    values = np.asarray(weights, dtype=float)
+    epochs = (np.arange(values.size) + 1) / steps_per_epoch
+    fig, ax = plt.subplots(figsize=(5.5, 3.0))
+    ax.plot(epochs, values, color="C0")
+    ax.set(xlabel="epoch", ylabel="KL weight (beta at this step)", title=title, ylim=(0, values.max() * 1.1), xlim=(0, epochs[-1]))
     fig.tight_layout()
     return fig
 
@@ -153,15 +175,21 @@ def test_elbo_curves(histories: dict[str, History], title: str = "Test ELBO whil
 
 
 def gap_split(gaps: Gaps) -> Figure:
-    """The amortised ELBO, the best per-image Gaussian's ELBO and log p(x), with the two gaps between them."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.2))
-    levels = {"amortised ELBO": gaps.amortised_elbo, "best Gaussian q per image": gaps.optimal_elbo, "log p(x) (IWAE)": gaps.log_likelihood}
-    ax.barh(list(levels), [v - gaps.amortised_elbo for v in levels.values()], left=gaps.amortised_elbo, color=["0.6", "C0", "C2"])
-    for i, value in enumerate(levels.values()):
-        ax.annotate(f"{value:.3f}", (value, i), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
-    ax.set(xlabel="nats per image", title=f"amortisation gap {gaps.amortisation_gap:.3f}, approximation gap {gaps.approximation_gap:.3f}")
-    ax.set_xlim(gaps.amortised_elbo - 0.02, gaps.log_likelihood + 0.3 * (gaps.log_likelihood - gaps.amortised_elbo) + 0.02)
-    fig.tight_layout()
+    """From the amortised ELBO up to ``log p(x)``: the amortisation gap, then the approximation gap, as a waterfall (nats per image)."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    rows = ["approximation gap\n(best Gaussian q -> log p(x))", "amortisation gap\n(encoder -> best Gaussian q)"]
+    widths = [gaps.approximation_gap, gaps.amortisation_gap]
+    ax.barh(rows, widths, left=[gaps.optimal_elbo, gaps.amortised_elbo], color=["C2", "C0"], height=0.5)
+    for y, (width, left) in enumerate(zip(widths, [gaps.optimal_elbo, gaps.amortised_elbo])):
+        ax.annotate(f"{width:.2f} nats", (left + width, y), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
+    marks = {"amortised ELBO": gaps.amortised_elbo, "best-Gaussian ELBO": gaps.optimal_elbo, "log p(x)": gaps.log_likelihood}
+    for (label, value), style in zip(marks.items(), [":", "--", "-"]):
+        ax.axvline(value, color="0.3", ls=style, lw=1, label=f"{label} {value:.2f}")
+    span = gaps.log_likelihood - gaps.amortised_elbo
+    ax.set_xlim(gaps.amortised_elbo - 0.15 * abs(span) - 1e-3, gaps.log_likelihood + 0.45 * abs(span) + 1e-3)
+    ax.set(xlabel="nats per image", title=f"log p(x) - ELBO = {gaps.total:.2f} nats per image")
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.legend(frameon=False, fontsize=7, loc="lower center", ncol=3)
     return fig
 
 
@@ -201,7 +229,7 @@ def training_figures(vae: VAEFamily, data: ImageData, report: dict[str, Any], hi
         "reconstructions.png": reconstructions(vae, test, data.image_shape),
         "samples.png": image_grid(vae.sample(40, torch.Generator().manual_seed(seed)), data.image_shape, "samples from the prior"),
         "latent_means.png": latent_scatter(vae, test, data.test_labels),
-        "kl_per_dim.png": kl_per_dim(report["kl_per_dim"], report["posterior_mean_variance"], report["active_threshold"]),
+        "kl_per_dim.png": kl_per_dim(report["kl_per_dim"], report["active_threshold"]),
         "traversals.png": latent_traversals(vae, test[:1], data.image_shape, report["kl_per_dim"]),
     }
     if vae.code_dim == 2:

@@ -24,7 +24,11 @@ from torch.distributions import constraints
 from pp_vae.vae.bounds import gaussian_q_elbo, gaussian_q_log_weights, importance_weighted, sampled_in_chunks
 from pp_vae.vae.family import VAEFamily
 
-ACTIVE_THRESHOLD = 0.01  # Burda et al. 2016: a unit is active when Cov_x(E_q[z_i | x]) > 0.01
+ACTIVE_KL = 0.05
+"""Nats: a code dimension is *active* when its KL to the prior, averaged over images, exceeds this. Below it,
+``q(z_i | x)`` is the prior for every image to within 0.05 nats (0.07 bits of information about the image):
+the dimension has collapsed. (Burda et al. 2016 count a dimension by ``Cov_x E_q[z_i | x] > 0.01`` instead; that
+reading is in ``posterior_mean_variance``.)"""
 
 
 @torch.no_grad()
@@ -42,19 +46,22 @@ def posterior_mean_variance(vae: VAEFamily, x: torch.Tensor) -> np.ndarray:
     return vae.posterior_mean(x).var(0).cpu().numpy()
 
 
-def active_units(vae: VAEFamily, x: torch.Tensor, threshold: float = ACTIVE_THRESHOLD) -> int:
-    """How many code dimensions are active: ``Cov_x(E_q[z_i | x]) > threshold``."""
-    return int((posterior_mean_variance(vae, x) > threshold).sum())
+def active_units(vae: VAEFamily, x: torch.Tensor, threshold: float = ACTIVE_KL) -> int:
+    """How many code dimensions are active: their average KL exceeds ``threshold`` nats (:data:`ACTIVE_KL`)."""
+    return int((kl_per_dimension(vae, x) > threshold).sum())
 
 
-def posterior_usage(vae: VAEFamily, x: torch.Tensor, threshold: float = ACTIVE_THRESHOLD) -> dict[str, Any]:
-    """The collapse numbers for ``metrics.json``: ``kl_per_dim``, ``active_units`` and the variances behind them."""
-    variance = posterior_mean_variance(vae, x)
+def posterior_usage(vae: VAEFamily, x: torch.Tensor, threshold: float = ACTIVE_KL) -> dict[str, Any]:
+    """The collapse numbers for ``metrics.json``.
+
+    ``kl_per_dim`` (nats), ``active_units`` (KL above ``active_threshold``) and Burda et al.'s ``posterior_mean_variance``.
+    """
+    kl = kl_per_dimension(vae, x)
     return {
-        "kl_per_dim": kl_per_dimension(vae, x).tolist(),
-        "active_units": int((variance > threshold).sum()),
-        "posterior_mean_variance": variance.tolist(),
+        "kl_per_dim": kl.tolist(),
+        "active_units": int((kl > threshold).sum()),
         "active_threshold": threshold,
+        "posterior_mean_variance": posterior_mean_variance(vae, x).tolist(),
     }
 
 
@@ -128,18 +135,62 @@ def fit_per_datapoint(vae: VAEFamily, x: torch.Tensor, steps: int = 1000, lr: fl
 
 @dataclass(frozen=True)
 class Gaps:
-    """``log p(x) - ELBO`` split in two (nats per image, averaged over the images).
+    """``log p(x) - ELBO`` split in two, image by image (nats), with averages and their standard errors over the images.
 
-    ``approximation_gap = log_likelihood - optimal_elbo``: the price of a Gaussian ``q`` at all.
-    ``amortisation_gap = optimal_elbo - amortised_elbo``: the price of one encoder for every image.
+    ``approximation gap = log p(x) - ELBO(best Gaussian)``: the price of a Gaussian ``q`` at all.
+    ``amortisation gap = ELBO(best Gaussian) - ELBO(encoder)``: the price of one encoder for every image.
     """
 
-    log_likelihood: float
-    optimal_elbo: float
-    amortised_elbo: float
-    approximation_gap: float
-    amortisation_gap: float
+    log_likelihoods: np.ndarray
+    """IWAE estimates of each image's ``log p(x)`` (proposal: its best Gaussian)."""
+    optimal_elbos: np.ndarray
+    amortised_elbos: np.ndarray
     seconds_per_image: float
+
+    @property
+    def log_likelihood(self) -> float:
+        """Average ``log p(x)`` estimate (nats per image)."""
+        return float(self.log_likelihoods.mean())
+
+    @property
+    def optimal_elbo(self) -> float:
+        """Average ELBO of the best Gaussian per image."""
+        return float(self.optimal_elbos.mean())
+
+    @property
+    def amortised_elbo(self) -> float:
+        """Average ELBO of the encoder's ``q(z | x)``."""
+        return float(self.amortised_elbos.mean())
+
+    @property
+    def approximation_gaps(self) -> np.ndarray:
+        """Per image: ``log p(x) - ELBO(best Gaussian)``."""
+        return self.log_likelihoods - self.optimal_elbos
+
+    @property
+    def amortisation_gaps(self) -> np.ndarray:
+        """Per image: ``ELBO(best Gaussian) - ELBO(encoder)``."""
+        return self.optimal_elbos - self.amortised_elbos
+
+    @property
+    def approximation_gap(self) -> float:
+        """Average approximation gap (nats per image)."""
+        return float(self.approximation_gaps.mean())
+
+    @property
+    def amortisation_gap(self) -> float:
+        """Average amortisation gap (nats per image)."""
+        return float(self.amortisation_gaps.mean())
+
+    @property
+    def approximation_se(self) -> float:
+        """Standard error of :attr:`approximation_gap` over the images."""
+        return _standard_error(self.approximation_gaps)
+
+    @property
+    def amortisation_se(self) -> float:
+        """Standard error of :attr:`amortisation_gap` over the images."""
+        return _standard_error(self.amortisation_gaps)
 
     @property
     def total(self) -> float:
@@ -147,10 +198,20 @@ class Gaps:
         return self.approximation_gap + self.amortisation_gap
 
 
+def _standard_error(values: np.ndarray) -> float:
+    return float(values.std(ddof=1) / np.sqrt(values.size))
+
+
 def gap_decomposition(
-    vae: VAEFamily, x: torch.Tensor, iwae_samples: int = 1000, steps: int = 1000, lr: float = 0.01, elbo_samples: int = 200, seed: int = 0
+    vae: VAEFamily,
+    x: torch.Tensor,
+    iwae_samples: int = 1000,
+    steps: int = 1000,
+    lr: float = 0.01,
+    elbo_samples: int = 200,
+    seed: int = 0,
 ) -> Gaps:
-    """Split ``log p(x) - ELBO(amortised q)`` on ``x`` into the approximation and amortisation gaps.
+    """Split ``log p(x) - ELBO(amortised q)`` on ``x`` into the approximation and amortisation gaps, image by image.
 
     The best diagonal Gaussian per image is found by :func:`optimise_local_gaussians` from the VAE's own
     answer; ``log p(x)`` is the IWAE estimate with ``iwae_samples`` draws from that best Gaussian. Both
@@ -159,13 +220,13 @@ def gap_decomposition(
     loc, scale, seconds = optimise_local_gaussians(vae, x, steps=steps, lr=lr, seed=seed)
     with torch.no_grad():
         torch.manual_seed(seed)
-        amortised = float(vae.elbo(x, num_samples=elbo_samples).mean())
+        amortised = vae.elbo(x, num_samples=elbo_samples)
         torch.manual_seed(seed)
-        optimal = float(gaussian_q_elbo(vae, x, loc, scale, num_samples=elbo_samples).mean())
+        optimal = gaussian_q_elbo(vae, x, loc, scale, num_samples=elbo_samples)
         torch.manual_seed(seed + 1)
         terms = sampled_in_chunks(lambda k: gaussian_q_log_weights(vae, x, loc, scale, k), iwae_samples)
-        log_likelihood = float(importance_weighted(terms).mean())
-    return Gaps(log_likelihood, optimal, amortised, log_likelihood - optimal, optimal - amortised, seconds)
+        log_likelihood = importance_weighted(terms)
+    return Gaps(log_likelihood.cpu().numpy(), optimal.cpu().numpy(), amortised.cpu().numpy(), seconds)
 
 
 @torch.no_grad()
@@ -174,7 +235,55 @@ def anomaly_scores(vae: VAEFamily, x: torch.Tensor, num_samples: int = 32) -> np
     return -vae.elbo(x, num_samples=num_samples).cpu().numpy()
 
 
+def ink_scores(x: torch.Tensor) -> np.ndarray:
+    """A baseline anomaly score with no model at all: each image's total ink (sum of its pixels)."""
+    return x.sum(-1).cpu().numpy()
+
+
+def pca_scores(train: torch.Tensor, x: torch.Tensor, components: int = 10) -> np.ndarray:
+    """A linear baseline anomaly score: the squared error of each image's projection on the training data's PCA.
+
+    ``components`` principal components: as many as the VAE's latent dimensions, for a fair comparison.
+    """
+    train_np, x_np = train.cpu().double().numpy(), x.cpu().double().numpy()
+    mean = train_np.mean(0)
+    _, _, vt = np.linalg.svd(train_np - mean, full_matrices=False)
+    basis = vt[:components]
+    centred = x_np - mean
+    residual = centred - centred @ basis.T @ basis
+    return (residual**2).sum(-1)
+
+
 def auroc(normal_scores: np.ndarray, anomalous_scores: np.ndarray) -> float:
     """Area under the ROC curve: the chance an anomalous image scores above a normal one (Mann-Whitney U)."""
     u = stats.mannwhitneyu(anomalous_scores, normal_scores, alternative="two-sided").statistic
     return float(u / (len(anomalous_scores) * len(normal_scores)))
+
+
+def bootstrap_auroc(
+    scores: dict[str, np.ndarray], anomalous: np.ndarray, draws: int = 2000, seed: int = 0
+) -> dict[str, tuple[float, float]]:
+    """Each score's AUROC and its bootstrap standard error, resampling the images (the same resamples for every score).
+
+    ``anomalous`` marks the anomalous images. Differences between scores are best read with
+    :func:`bootstrap_auroc_difference`, which keeps the pairing.
+    """
+    return {name: (auroc(s[~anomalous], s[anomalous]), float(np.std(_resampled(s, anomalous, draws, seed)))) for name, s in scores.items()}
+
+
+def bootstrap_auroc_difference(
+    first: np.ndarray, second: np.ndarray, anomalous: np.ndarray, draws: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """``AUROC(first) - AUROC(second)`` on the same images, and its bootstrap standard error (paired resamples)."""
+    difference = auroc(first[~anomalous], first[anomalous]) - auroc(second[~anomalous], second[anomalous])
+    resampled = _resampled(first, anomalous, draws, seed) - _resampled(second, anomalous, draws, seed)
+    return float(difference), float(np.std(resampled))
+
+
+def _resampled(scores: np.ndarray, anomalous: np.ndarray, draws: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    out = np.empty(draws)
+    for i in range(draws):
+        pick = rng.integers(0, scores.size, scores.size)
+        out[i] = auroc(scores[pick][~anomalous[pick]], scores[pick][anomalous[pick]])
+    return out

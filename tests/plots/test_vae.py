@@ -48,11 +48,19 @@ def test_traversal_rows_sweep_the_dimensions_with_most_kl():
 def test_collapse_gap_and_test_figures_show_their_numbers():
     from pp_vae.vae import Gaps, TwoSampleResult
 
-    bars = plots.kl_per_dim([0.5, 0.0], [0.3, 0.001]).axes[0].patches
-    assert [b.get_height() for b in bars] == [0.5, 0.0] and bars[0].get_facecolor() != bars[1].get_facecolor()
-    gaps = Gaps(-25.0, -25.2, -25.3, 0.2, 0.1, 0.01)
-    widths = [b.get_width() for b in plots.gap_split(gaps).axes[0].patches]
-    np.testing.assert_allclose(widths, [0.0, 0.1, 0.3])
+    ax = plots.kl_per_dim([0.01, 2.0, 0.5], threshold=0.05).axes[0]
+    heights = [b.get_height() + b.get_y() for b in ax.patches]  # bars rise from the log axis' floor to the KL
+    np.testing.assert_allclose(sorted(heights, reverse=True), [2.0, 0.5, 0.01])
+    assert ax.get_yscale() == "log" and [t.get_text() for t in ax.get_xticklabels()] == ["z1", "z2", "z0"]
+    assert ax.get_lines()[0].get_ydata()[0] == 0.05  # the threshold line sits at the threshold
+    colours = {tuple(b.get_facecolor()) for b in ax.patches}
+    assert len(colours) == 2  # active and collapsed bars differ
+    gaps = Gaps(np.array([-25.0, -25.0]), np.array([-25.2, -25.2]), np.array([-25.3, -25.3]), 0.01)
+    ax = plots.gap_split(gaps).axes[0]
+    spans = sorted((round(b.get_x(), 6), round(b.get_x() + b.get_width(), 6)) for b in ax.patches)
+    assert spans == [(-25.3, -25.2), (-25.2, -25.0)]  # amortisation gap, then approximation gap, end to end
+    weights = plots.kl_weight_schedule([0.25, 0.5, 0.75, 1.0, 1.0, 1.0], steps_per_epoch=2).axes[0]
+    assert weights.get_ylim()[0] == 0 and weights.get_lines()[0].get_xdata()[-1] == 3.0
     result = TwoSampleResult(1.5, 0.01, np.zeros(10), np.zeros(3), np.zeros(3))
     line = plots.permutation_null(result, "t").axes[0].get_lines()[0]
     assert line.get_xdata()[0] == 1.5
