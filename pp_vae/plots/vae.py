@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import BoundaryNorm
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 if TYPE_CHECKING:
     import torch
@@ -70,21 +73,33 @@ def latent_scatter(vae: VAEFamily, x: torch.Tensor, labels: Any) -> Figure:
     else:
         xlabel, ylabel = "z1", "z2"
     fig, ax = plt.subplots(figsize=(5, 4.3))
-    scatter = ax.scatter(loc[:, 0], loc[:, 1], c=labels, cmap="tab10", s=6, alpha=0.8)
-    fig.colorbar(scatter, ax=ax, label="label")
+    classes = np.unique(labels)
+    if classes.size <= 10 and np.issubdtype(labels.dtype, np.integer):  # digits: one colour per class, ticks at the centres
+        norm = BoundaryNorm(np.arange(classes.min() - 0.5, classes.max() + 1.5), plt.get_cmap("tab10").N, clip=True)
+        scatter = ax.scatter(loc[:, 0], loc[:, 1], c=labels, cmap="tab10", norm=norm, s=6, alpha=0.8)
+        fig.colorbar(scatter, ax=ax, label="label", ticks=classes)
+    else:
+        scatter = ax.scatter(loc[:, 0], loc[:, 1], c=labels, cmap="viridis", s=6, alpha=0.8)
+        fig.colorbar(scatter, ax=ax, label="label")
     ax.set(xlabel=xlabel, ylabel=ylabel, title="Latent means by label")
     fig.tight_layout()
     return fig
 
 
-def latent_manifold(vae: VAEFamily, image_shape: tuple[int, int], n: int = 10, extent: float = 2.0) -> Figure:
-    """Decoded images over a grid of a 2-D latent space (the learned manifold)."""
+def latent_manifold(vae: VAEFamily, image_shape: tuple[int, int], n: int = 12, coverage: float = 0.995) -> Figure:
+    """Decoded means over a 2-D latent space, on a grid of the prior's quantiles (as Kingma and Welling's figure 4).
+
+    The grid spans the central ``coverage`` of each ``N(0, 1)`` coordinate, spaced evenly in probability, so
+    every tile stands for an equal share of the prior's mass (``coverage=0.995``: from -2.8 to 2.8).
+    """
     import torch
+    from scipy import stats
 
     if vae.code_dim != 2:
         raise ValueError(f"the latent manifold needs a 2-D code (latent_dim = 2), this VAE's code has {vae.code_dim} dimensions")
     device = vae.device
-    grid = torch.linspace(-extent, extent, n)
+    tail = (1 - coverage) / 2
+    grid = torch.tensor(stats.norm.ppf(np.linspace(tail, 1 - tail, n)), dtype=torch.float32)
     z = torch.stack(torch.meshgrid(grid, grid.flip(0), indexing="xy"), -1).reshape(-1, 2).to(device)
     images = vae.decode(z).cpu().numpy().reshape(n, n, *image_shape)
     h, w = image_shape
@@ -93,8 +108,13 @@ def latent_manifold(vae: VAEFamily, image_shape: tuple[int, int], n: int = 10, e
         for j in range(n):
             canvas[i * (h + 1) : i * (h + 1) + h, j * (w + 1) : j * (w + 1) + w] = images[i, j]
     fig, ax = plt.subplots(figsize=(5, 5))
-    ax.imshow(canvas, cmap="gray_r", extent=(-extent, extent, -extent, extent))
-    ax.set(xlabel="z1", ylabel="z2", title="The learned 2-D manifold")
+    ax.imshow(canvas, cmap="gray_r", extent=(0, n, 0, n))
+    ticks = np.arange(n) + 0.5  # tile centres; the tiles are evenly spaced in probability, not in z
+    shown = slice(None, None, max(1, n // 6))
+    values = grid.numpy()
+    ax.set_xticks(ticks[shown], [f"{v:.1f}" for v in values[shown]])
+    ax.set_yticks(ticks[shown], [f"{v:.1f}" for v in values[shown]])
+    ax.set(xlabel="z1 (tiles at N(0, 1) quantiles)", ylabel="z2", title="The learned 2-D manifold: decoded means")
     fig.tight_layout()
     return fig
 
@@ -104,19 +124,23 @@ def latent_traversals(
     x: torch.Tensor,
     image_shape: tuple[int, int],
     kl_per_dim: Sequence[float] | None = None,
-    dims: int = 6,
+    dims: int | Sequence[int] = 6,
     extent: float = 3.0,
     steps: int = 9,
 ) -> Figure:
     """Decode ``E_q[z | x]`` with one latent dimension swept over ``[-extent, extent]`` per row.
 
-    Rows are the dimensions with the largest KL (when given): a dimension that changes nothing has collapsed.
+    Rows are the ``dims`` dimensions with the largest KL (when given), or the dimensions listed in ``dims``:
+    a dimension that changes nothing has collapsed.
     """
     import torch
 
     z0 = vae.posterior_mean(x[:1])[0]
-    order = np.argsort(kl_per_dim)[::-1] if kl_per_dim is not None else np.arange(len(z0))
-    order = order[: min(dims, len(z0))]
+    if isinstance(dims, int):
+        order = np.argsort(kl_per_dim)[::-1] if kl_per_dim is not None else np.arange(len(z0))
+        order = order[: min(dims, len(z0))]
+    else:
+        order = np.asarray(dims, dtype=int)
     values = torch.linspace(-extent, extent, steps)
     z = z0.repeat(len(order) * steps, 1)
     for row, dim in enumerate(order):
@@ -138,16 +162,21 @@ def kl_per_dim(kl: Sequence[float], threshold: float = 0.05, title: str = "Which
     positions = np.arange(len(values))
     active = values > threshold
     heights = np.maximum(values, KL_FLOOR) - KL_FLOOR
-    ax.bar(positions[active], heights[active], bottom=KL_FLOOR, color="C0", label=f"active ({active.sum()})")
-    ax.bar(positions[~active], heights[~active], bottom=KL_FLOOR, color="0.7", label=f"collapsed ({(~active).sum()})")
-    ax.axhline(threshold, color="C3", ls="--", lw=1, label=f"threshold {threshold:g} nats")
+    ax.bar(positions[active], heights[active], bottom=KL_FLOOR, color="C0")
+    ax.bar(positions[~active], heights[~active], bottom=KL_FLOOR, color="0.7")
+    ax.axhline(threshold, color="C3", ls="--", lw=1)
+    handles = [
+        Patch(color="C0", label=f"active ({active.sum()})"),
+        Patch(color="0.7", label=f"collapsed ({(~active).sum()})"),
+        Line2D([], [], color="C3", ls="--", lw=1, label=f"threshold {threshold:g} nats"),
+    ]
     ax.set_yscale("log")
     ax.set_ylim(KL_FLOOR, max(values.max() * 2, threshold * 10))
     ax.set_xticks(positions, [f"z{int(i)}" for i in order], fontsize=7)
     ax.set(
         xlabel="code dimension (sorted by KL)", ylabel="KL per image (nats, log scale)", title=f"{title}\ntotal KL {values.sum():.2f} nats"
     )
-    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(handles=handles, frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig
 
@@ -187,7 +216,7 @@ def gap_split(gaps: Gaps) -> Figure:
         ax.axvline(value, color="0.3", ls=style, lw=1, label=f"{label} {value:.2f}")
     span = gaps.log_likelihood - gaps.amortised_elbo
     ax.set_xlim(gaps.amortised_elbo - 0.15 * abs(span) - 1e-3, gaps.log_likelihood + 0.45 * abs(span) + 1e-3)
-    ax.set(xlabel="nats per image", title=f"log p(x) - ELBO = {gaps.total:.2f} nats per image")
+    ax.set(xlabel="nats per image", title=f"estimated log p(x) - ELBO = {gaps.total:.2f} nats per image\n(log p(x) by IWAE: a lower bound)")
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.legend(frameon=False, fontsize=7, loc="lower center", ncol=3)
     return fig
@@ -197,7 +226,9 @@ def permutation_null(result: TwoSampleResult, title: str) -> Figure:
     """The permutation null distribution of the two-sample distance with the observed value."""
     fig, ax = plt.subplots(figsize=(5, 3))
     ax.hist(result.null, bins=30, color="0.7", label="permutations")
-    ax.axvline(result.distance, color="C3", label=f"observed {result.distance:.2f} (p = {result.p_value:.3f})")
+    floor = 1 / (result.null.size + 1)  # the smallest p-value the permutations can give
+    p_text = f"p <= {floor:.3g}" if result.p_value <= floor + 1e-12 else f"p = {result.p_value:.3f}"
+    ax.axvline(result.distance, color="C3", label=f"observed {result.distance:.2f} ({p_text})")
     ax.set(xlabel="distance (nats)", ylabel="count", title=title)
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
+from scipy import stats
 
 from pp_vae import plots
 
@@ -18,11 +19,14 @@ def test_vae_figures_draw_the_decoded_images():
 
     torch.manual_seed(0)
     vae = VAE(64, latent_dim=2, hidden_dim=8)
-    fig = plots.latent_manifold(vae, (8, 8), n=3, extent=1.0)
+    fig = plots.latent_manifold(vae, (8, 8), n=3, coverage=0.99)
     canvas = fig.axes[0].get_images()[0].get_array()
     assert canvas.shape == (3 * 9 - 1, 3 * 9 - 1)
     centre = vae.decode(torch.zeros(1, 2)).reshape(8, 8).numpy()
     np.testing.assert_allclose(canvas[9:17, 9:17], centre, rtol=1e-5)  # the middle tile decodes z = (0, 0)
+    edge = float(stats.norm.ppf(0.005))  # the outer tiles sit at the prior's 0.5% and 99.5% quantiles
+    top_left = vae.decode(torch.tensor([[edge, -edge]])).reshape(8, 8).numpy()
+    np.testing.assert_allclose(canvas[:8, :8], top_left, rtol=1e-5)
     with pytest.raises(ValueError, match=r"needs a 2-D code \(latent_dim = 2\), this VAE.s code has 3 dimensions"):
         plots.latent_manifold(VAE(64, latent_dim=3, hidden_dim=8), (8, 8))
     grid = plots.image_grid(torch.rand(7, 64), (8, 8), "t", columns=4)
@@ -65,3 +69,16 @@ def test_collapse_gap_and_test_figures_show_their_numbers():
     line = plots.permutation_null(result, "t").axes[0].get_lines()[0]
     assert line.get_xdata()[0] == 1.5
     assert len(plots.score_histograms({"a": np.zeros(5), "b": np.ones(5)}).axes[0].patches) == 60
+
+
+def test_kl_bars_legend_shows_each_group_in_its_own_colour_even_when_empty():
+    from matplotlib.colors import to_rgba
+
+    fig = plots.kl_per_dim([2.0, 1.5, 0.9], threshold=0.05)  # nothing collapsed: the legend must still show grey for "collapsed"
+    legend = fig.axes[0].get_legend()
+    colours = {
+        text.get_text(): handle.get_facecolor()
+        for text, handle in zip(legend.get_texts(), legend.legend_handles)
+        if hasattr(handle, "get_facecolor")
+    }
+    assert colours["active (3)"] == to_rgba("C0") and colours["collapsed (0)"] == to_rgba("0.7")
