@@ -72,6 +72,32 @@ def kl_divergence(p: Any, q: Any, unit: Unit = "bits") -> float:
     return float(special.rel_entr(p, q).sum() * _scale(unit))
 
 
+def huffman_code_lengths(q: Any) -> np.ndarray:
+    """Codeword lengths (bits) of a Huffman code built for outcomes of probability ``q``: the shortest prefix code on average.
+
+    Merging the two least likely outcomes, again and again, gives each outcome a length close to its
+    surprise ``-log2 q`` (exactly that when every ``q`` is a power of 1/2). Coding outcomes that follow
+    ``p`` with a code built for ``q`` costs ``sum p * length`` bits on average: :func:`cross_entropy`,
+    ``H(p) + KL(p || q)``, for such dyadic ``q``. The KL is the price of the wrong code.
+    """
+    import heapq
+
+    q = probability_vector("q", q)
+    lengths = np.zeros(q.size, dtype=int)
+    if q.size == 1:
+        return lengths
+    heap = [(float(prob), i, [i]) for i, prob in enumerate(q)]
+    heapq.heapify(heap)
+    tiebreak = q.size
+    while len(heap) > 1:
+        p1, _, group1 = heapq.heappop(heap)
+        p2, _, group2 = heapq.heappop(heap)
+        lengths[group1 + group2] += 1  # each merge adds one bit to every codeword beneath it
+        heapq.heappush(heap, (p1 + p2, tiebreak, group1 + group2))
+        tiebreak += 1
+    return lengths
+
+
 def _log(x: Any) -> Any:
     return x.log() if hasattr(x, "log") and not isinstance(x, np.ndarray) else np.log(x)
 

@@ -8,7 +8,15 @@ from pp_vae._lazy import attach
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
-        "conjugate": ["coin_entropy", "prior_likelihood_posterior", "shrinkage", "replication_check", "coverage"],
+        "conjugate": [
+            "coin_entropy",
+            "prior_likelihood_posterior",
+            "shrinkage",
+            "replication_check",
+            "coverage",
+            "prediction_intervals",
+            "interval_coverage",
+        ],
         "mcmc": ["draws_vs_density", "trace_and_rank", "funnel", "bar_table"],
         "vi": ["elbo_history", "marginals", "pair", "scaling"],
         "vae": [

@@ -1,4 +1,4 @@
-"""Figures of lecture 1: entropy, prior x likelihood -> posterior, shrinkage, replication checks, predictive coverage."""
+"""Figures of lecture 1: entropy, posteriors, shrinkage, replication checks, predictive coverage, Student-t prediction."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from pp_vae.bayes.conjugate import BetaBernoulli, Coverage, NormalKnownVariance, Replications
 from pp_vae.bayes.information import Unit, binary_entropy
+from pp_vae.bayes.normal_inverse_gamma import IntervalCoverage, NormalInverseGamma, frequentist_predictive, plug_in_predictive
 
 
 def coin_entropy(unit: Unit = "bits") -> Figure:
@@ -93,5 +94,53 @@ def coverage(results: dict[int, Coverage], level: float) -> Figure:
     ax.axhline(level, color="grey", ls="--", label=f"nominal {level:.0%}")
     ax.set(xscale="log", xlabel="observations n", ylabel="coverage of the next observation", title="Plug-in intervals are too narrow")
     ax.legend(frameon=False, fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def prediction_intervals(data: Any, model: NormalInverseGamma, level: float = 0.9) -> Figure:
+    """The three predictive distributions of one new observation given ``data``, with their central ``level`` intervals."""
+    predictives = {
+        "plug-in Normal(ybar, sigma_hat)": (plug_in_predictive(data), "C0", ":"),
+        "frequentist t_{n-1}": (frequentist_predictive(data), "C2", "--"),
+        "Bayes, NIG prior": (model.posterior_predictive(data), "C3", "-"),
+    }
+    widest = max(p.ppf(0.5 + level / 2) - p.ppf(0.5 - level / 2) for p, _, _ in predictives.values())
+    centre = float(np.mean(data))
+    grid = np.linspace(centre - 1.5 * widest, centre + 1.5 * widest, 600)
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    peak = max(float(predictive.pdf(grid).max()) for predictive, _, _ in predictives.values())
+    for row, (label, (predictive, colour, style)) in enumerate(predictives.items()):
+        ax.plot(grid, predictive.pdf(grid), color=colour, ls=style, label=label)
+        lo, hi = predictive.ppf([0.5 - level / 2, 0.5 + level / 2])
+        height = -0.06 * (row + 1) * peak  # each interval as a bar below the axis of densities
+        ax.plot([lo, hi], [height, height], color=colour, lw=3, solid_capstyle="butt")
+    ax.plot(data, np.zeros(len(data)), "k|", ms=12, label=f"the {len(data)} observations")
+    ax.set(
+        xlabel="next observation y_new",
+        ylabel="predictive density",
+        title=f"Predicting y_new from n = {len(data)}: {level:.0%} intervals below",
+    )
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def interval_coverage(results: dict[str, dict[int, IntervalCoverage]], level: float) -> Figure:
+    """Coverage of the three intervals against ``n``: exact values as lines, simulations as points with 2 SE bars, one panel per truth."""
+    fig, axes = plt.subplots(1, len(results), figsize=(5.2 * len(results), 3.6), sharey=True, squeeze=False)
+    fields = [("plug_in", "plug-in", "C0"), ("frequentist", "frequentist t", "C2"), ("bayes", "Bayes (NIG)", "C3")]
+    for ax, (title, by_n) in zip(axes[0], results.items()):
+        ns = sorted(by_n)
+        for field, label, colour in fields:
+            exact = [getattr(by_n[n], f"{field}_exact") for n in ns]
+            simulated = [getattr(by_n[n], field) for n in ns]
+            errors = [2 * by_n[n].standard_error(s) for n, s in zip(ns, simulated)]
+            ax.plot(ns, exact, color=colour, label=f"{label}, exact")
+            ax.errorbar(ns, simulated, yerr=errors, fmt="o", ms=3, color=colour, label=f"{label}, simulated +- 2 SE")
+        ax.axhline(level, color="grey", ls="--", lw=1)
+        ax.set(xscale="log", xlabel="observations n", title=title)
+    axes[0, 0].set_ylabel("coverage of the next observation")
+    axes[0, -1].legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig

@@ -5,7 +5,16 @@ import pytest
 import torch
 from scipy import stats
 
-from pp_vae.bayes import binary_entropy, cross_entropy, diagonal_gaussian_kl, entropy, gaussian_kl, kl_divergence, surprise
+from pp_vae.bayes import (
+    binary_entropy,
+    cross_entropy,
+    diagonal_gaussian_kl,
+    entropy,
+    gaussian_kl,
+    huffman_code_lengths,
+    kl_divergence,
+    surprise,
+)
 
 RNG = np.random.default_rng(11)
 PAIRS = [(RNG.dirichlet(np.ones(k)), RNG.dirichlet(np.ones(k))) for k in (2, 3, 5, 10, 10, 50)]
@@ -93,3 +102,27 @@ def test_gaussian_kl_matches_a_monte_carlo_estimate():
     log_ratio = stats.norm.logpdf(z, loc_q, scale_q) - stats.norm.logpdf(z, loc_p, scale_p)
     standard_error = log_ratio.std() / np.sqrt(z.size)
     assert gaussian_kl(loc_q, scale_q, loc_p, scale_p) == pytest.approx(log_ratio.mean(), abs=4 * standard_error)
+
+
+def test_huffman_lengths_are_the_surprises_of_a_dyadic_distribution():
+    q = np.array([1 / 2, 1 / 4, 1 / 8, 1 / 16, 1 / 16])
+    np.testing.assert_array_equal(huffman_code_lengths(q), -np.log2(q))
+
+
+def test_a_code_built_for_q_costs_the_cross_entropy_h_plus_kl():
+    p, q = np.array([1 / 2, 1 / 4, 1 / 4]), np.array([1 / 4, 1 / 4, 1 / 2])
+    right, wrong = p @ huffman_code_lengths(p), p @ huffman_code_lengths(q)
+    assert right == 1.5 == pytest.approx(entropy(p))
+    assert wrong == 1.75 == pytest.approx(entropy(p) + kl_divergence(p, q))
+
+
+def test_huffman_is_within_one_bit_of_the_entropy_and_a_complete_prefix_code():
+    rng = np.random.default_rng(3)
+    for size in (2, 3, 7, 20):
+        q = rng.dirichlet(np.ones(size))
+        lengths = huffman_code_lengths(q)
+        assert entropy(q) <= q @ lengths < entropy(q) + 1  # Shannon's source-coding bound
+        assert np.sum(2.0**-lengths) == pytest.approx(1.0)  # Kraft's equality: no codeword wasted
+    assert huffman_code_lengths([1.0]).tolist() == [0]
+    with pytest.raises(ValueError, match="q must sum to 1"):
+        huffman_code_lengths([0.5, 0.4])
