@@ -22,7 +22,7 @@ import torch
 
 @dataclass(frozen=True)
 class PerDrawGradients:
-    """One gradient estimate per draw, for ``(loc, log_scale)``: shape ``(draws, 2)``."""
+    """One gradient estimate per draw: shape ``(draws, parameters)`` (for the toy, ``(loc, log_scale)``)."""
 
     values: np.ndarray
 

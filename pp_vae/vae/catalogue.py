@@ -31,6 +31,7 @@ FAMILIES: dict[str, Entry] = {
         Entry("vae", "diagonal Gaussian guide (the amortised VAE of lecture 4)", "pp_vae.vae.gaussian:VAE"),
         Entry("iaf", "inverse autoregressive flows on the Gaussian guide (lecture 6)", "pp_vae.vae.iaf:IAFVAE"),
         Entry("ladder", "two stochastic layers with the ladder VAE's inference (lecture 6)", "pp_vae.vae.ladder:LadderVAE"),
+        Entry("binary", "a code of Bernoulli bits, trained by the straight-through estimator (lecture 8)", "pp_vae.vae.binary:BinaryVAE"),
     )
 }
 
@@ -54,8 +55,8 @@ LIKELIHOODS: dict[str, Entry] = {
     )
 }
 
-ARCHITECTURES = ("mlp", "conv")
-"""The encoder and decoder networks: one hidden layer each (``mlp``), or two strided convolutions (``conv``)."""
+ARCHITECTURES = ("mlp", "conv", "linear")
+"""The encoder and decoder networks: one hidden layer each (``mlp``), two strided convolutions (``conv``), or none (``linear``)."""
 
 SIGMA_MODES = ("learned", "optimal")
 

@@ -1,8 +1,9 @@
 """The VAE's networks: an encoder ``x -> (loc, scale)`` of a diagonal Gaussian and a decoder ``z ->`` one number per pixel.
 
-Two architectures (``arch``): ``mlp``, one hidden layer each way (softplus), as Pyro's VAE example; and
+Three architectures (``arch``): ``mlp``, one hidden layer each way (softplus), as Pyro's VAE example;
 ``conv``, two stride-2 convolutions down and two transposed convolutions up around a fully connected
-layer, the usual choice for MNIST-sized images on a GPU (for images whose sides divide by 4: 8x8, 28x28).
+layer, the usual choice for MNIST-sized images on a GPU (for images whose sides divide by 4: 8x8, 28x28);
+and ``linear``, no nonlinearity at all: with a Gaussian likelihood, probabilistic PCA (lecture 7).
 Every encoder exposes ``hidden(x)`` (the features the IAF and ladder guides read) and ``heads(h)``.
 """
 
@@ -19,7 +20,7 @@ class Encoder(nn.Module):
 
     def __init__(self, input_dim: int, hidden_dim: int, latent_dim: int) -> None:
         super().__init__()
-        self.hidden = nn.Sequential(nn.Linear(input_dim, hidden_dim), nn.Softplus())
+        self.hidden: nn.Module = nn.Sequential(nn.Linear(input_dim, hidden_dim), nn.Softplus())
         self.loc = nn.Linear(hidden_dim, latent_dim)
         self.log_scale = nn.Linear(hidden_dim, latent_dim)
 
@@ -42,6 +43,18 @@ class Decoder(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """The decoder's output for each code in ``z`` (leading sample dimensions allowed)."""
         return self.net(z)
+
+
+class LinearEncoder(Encoder):
+    """``x -> (loc, log scale)``, both linear in ``x`` (through ``hidden_dim`` linear features): the linear VAE's encoder.
+
+    PPCA's exact posterior has a mean linear in ``x`` and a covariance that does not depend on ``x``; this
+    family holds it whenever that covariance is diagonal.
+    """
+
+    def __init__(self, input_dim: int, hidden_dim: int, latent_dim: int) -> None:
+        super().__init__(input_dim, hidden_dim, latent_dim)
+        self.hidden = nn.Linear(input_dim, hidden_dim)  # no nonlinearity: the features stay linear in x
 
 
 def _check_shape(image_shape: tuple[int, int] | None, input_dim: int) -> tuple[int, int]:
@@ -98,22 +111,26 @@ class ConvDecoder(nn.Module):
 
 
 def make_encoder(arch: str, input_dim: int, hidden_dim: int, latent_dim: int, image_shape: tuple[int, int] | None) -> Encoder:
-    """The encoder of architecture ``arch`` (``mlp`` or ``conv``)."""
+    """The encoder of architecture ``arch`` (``mlp``, ``conv`` or ``linear``)."""
     if arch == "mlp":
         return Encoder(input_dim, hidden_dim, latent_dim)
     if arch == "conv":
         _check_shape(image_shape, input_dim)
         assert image_shape is not None
         return ConvEncoder(image_shape, hidden_dim, latent_dim)
+    if arch == "linear":
+        return LinearEncoder(input_dim, hidden_dim, latent_dim)
     raise ValueError(f"arch must be one of {', '.join(ARCHITECTURES)}, got {arch!r}")
 
 
 def make_decoder(arch: str, latent_dim: int, hidden_dim: int, output_dim: int, image_shape: tuple[int, int] | None) -> nn.Module:
-    """The decoder of architecture ``arch`` (``mlp`` or ``conv``)."""
+    """The decoder of architecture ``arch`` (``mlp``, ``conv`` or ``linear``)."""
     if arch == "mlp":
         return Decoder(latent_dim, hidden_dim, output_dim)
     if arch == "conv":
         _check_shape(image_shape, output_dim)
         assert image_shape is not None
         return ConvDecoder(latent_dim, hidden_dim, image_shape)
+    if arch == "linear":
+        return nn.Linear(latent_dim, output_dim)  # x = W z + b: PPCA's decoder
     raise ValueError(f"arch must be one of {', '.join(ARCHITECTURES)}, got {arch!r}")
