@@ -26,10 +26,10 @@ def test_help_answers_at_once_with_the_registered_choices():
     result = _cli("train", "--help", timeout=60)
     assert (
         result.returncode == 0
-        and "{vae,iaf,ladder}" in result.stdout
+        and "{vae,iaf,ladder,binary}" in result.stdout
         and "{binomial,bernoulli,continuous-bernoulli,gaussian}" in result.stdout
     )
-    assert "{mlp,conv}" in result.stdout
+    assert "{mlp,conv,linear}" in result.stdout
     assert time.perf_counter() - start < 10  # no torch, PyStan or Pyro import to list the options
     assert "meanfield: mean-field Gaussian VI" in _cli("compare", "--help", timeout=60).stdout
 

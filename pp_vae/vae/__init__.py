@@ -30,6 +30,7 @@ __getattr__, __dir__, __all__ = attach(
             "optimal_sigma",
         ],
         "networks": ["Encoder", "Decoder", "ConvEncoder", "ConvDecoder", "LinearEncoder", "make_encoder", "make_decoder"],
+        "rate_distortion": ["RateDistortion", "independent_pixel_log_likelihood", "tabular_rate_distortion", "rate_and_distortion"],
         "autoencoder": ["Autoencoder", "fit_autoencoder"],
         "gradients": ["encoder_gradients", "bit_gradients"],
         "ppca": [
