@@ -13,7 +13,8 @@ from pp_vae._lazy import attach
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
-        "family": ["VAEFamily", "build_vae", "vae_from_config"],
+        "family": ["VAEFamily", "build_vae", "vae_from_config", "adopt_generative_model"],
+        "quadrature": ["LatentGrid", "latent_grid", "grid_log_likelihood", "latent_nuts", "log_normal_density"],
         "gaussian": ["VAE"],
         "iaf": ["IAFVAE"],
         "ladder": ["LadderVAE", "LadderPosterior", "precision_weighted"],

@@ -56,6 +56,8 @@ class VAEFamily(nn.Module, ABC):
     """
 
     kind: ClassVar[str]
+    generative: ClassVar[tuple[str, ...]] = ("decoder", "likelihood")
+    """The modules that make up ``p(x, z)`` (the rest belong to the guide): what :func:`adopt_generative_model` copies."""
 
     def __init__(
         self,
@@ -173,6 +175,24 @@ def standard_normal(shape: tuple[int, ...], generator: torch.Generator | None, d
 def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
     """``log N(z; 0, I)`` summed over the last dimension."""
     return dist.Normal(0.0, 1.0).log_prob(z).sum(-1)
+
+
+def adopt_generative_model(vae: VAEFamily, source: VAEFamily) -> None:
+    """Give ``vae`` the generative model ``p(x, z)`` of ``source`` and freeze it, so training fits the guide alone.
+
+    This is how a guide is compared with another on *one* fixed model (an IAF guide against the diagonal
+    Gaussian one on a trained decoder, lectures 6 and 9): any difference is then the guide's.
+    """
+    if vae.generative != source.generative:
+        raise ValueError(f"a {vae.kind} VAE cannot adopt the generative model of a {source.kind} VAE: their models differ")
+    for name in vae.generative:
+        try:
+            getattr(vae, name).load_state_dict(getattr(source, name).state_dict())
+        except RuntimeError as error:
+            first = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise ValueError(f"cannot adopt the {source.kind} VAE's {name}: the sizes differ ({first})") from None
+        for parameter in getattr(vae, name).parameters():
+            parameter.requires_grad_(False)
 
 
 def build_vae(kind: str, input_dim: int, **options: Any) -> VAEFamily:

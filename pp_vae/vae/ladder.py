@@ -63,6 +63,7 @@ class LadderVAE(VAEFamily):
     """A ladder VAE: ``latent_dim`` is the size of ``z1``, ``top_dim`` that of ``z2``."""
 
     kind = "ladder"
+    generative = ("decoder", "top_down", "likelihood")
 
     def __init__(
         self,

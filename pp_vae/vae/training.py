@@ -20,7 +20,7 @@ from pp_vae.vae.bounds import elbo_per_image
 from pp_vae.vae.checkpoints import CHECKPOINT, load_checkpoint, save_checkpoint
 from pp_vae.vae.config import History, TrainConfig
 from pp_vae.vae.devices import Parallel, resolve_device
-from pp_vae.vae.family import VAEFamily, build_vae
+from pp_vae.vae.family import VAEFamily, adopt_generative_model, build_vae
 from pp_vae.vae.objective import TrainingLoss
 
 
@@ -39,6 +39,7 @@ def train(
     out_dir: str | Path | None = None,
     resume: bool = False,
     progress: bool = True,
+    generative_from: VAEFamily | None = None,
 ) -> tuple[VAEFamily, History]:
     """Train a VAE of ``config.model``'s kind on ``data`` by stochastic VI; checkpoint every epoch into ``out_dir``.
 
@@ -46,7 +47,8 @@ def train(
     ``history.test_elbo`` is always the ELBO. Each epoch shuffles with a generator seeded by ``(seed,
     epoch)`` and reseeds Pyro the same way, so a resumed run continues exactly as an uninterrupted one
     would. Ctrl-C leaves the last complete epoch's checkpoint in place. Launched by ``torchrun``, it
-    trains data-parallel; only rank 0 evaluates the test ELBO and writes checkpoints.
+    trains data-parallel; only rank 0 evaluates the test ELBO and writes checkpoints. With ``generative_from``
+    the new VAE adopts that trained VAE's ``p(x, z)``, frozen, and only its guide learns.
     """
     from tqdm.auto import tqdm
 
@@ -58,12 +60,15 @@ def train(
         )
     pyro.clear_param_store()
     vae = new_vae(data, config, torch_device)
+    frozen = [getattr(vae, name) for name in vae.generative] if generative_from is not None else []
+    if generative_from is not None:
+        adopt_generative_model(vae, generative_from)
     vae.likelihood.check(f"{data.name} train", data.train.cpu().numpy())
     vae.likelihood.check(f"{data.name} test", data.test.cpu().numpy())
     data = data.to(torch_device)
     checkpoint = Path(out_dir) / CHECKPOINT if out_dir else None
     progress = progress and parallel.is_main
-    optimiser = torch.optim.Adam(vae.parameters(), lr=config.lr)
+    optimiser = torch.optim.Adam([p for p in vae.parameters() if p.requires_grad], lr=config.lr)
     history = History()
     if resume:
         if checkpoint is None or not checkpoint.exists():
@@ -86,6 +91,8 @@ def train(
     try:
         for epoch in range(history.epochs, config.epochs):
             vae.train()  # a Gaussian likelihood's optimal sigma follows the batches while training
+            for module in frozen:
+                module.eval()  # an adopted generative model stays as it was (its sigma too)
             start = time.perf_counter()
             generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
             order = torch.randperm(n, generator=generator).to(torch_device)
