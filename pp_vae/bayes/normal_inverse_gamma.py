@@ -10,7 +10,7 @@ Three ways to predict the next observation are compared by their frequentist cov
 
 * the **plug-in** ``Normal(ybar, sigma_hat)`` with the maximum-likelihood ``sigma_hat``: ignores that both are estimated;
 * the **frequentist prediction interval** ``ybar +- t_{n-1} s sqrt(1 + 1/n)``: exact at every ``(mu, sigma)``;
-  it is also the Bayesian predictive under the Jeffreys prior ``p(mu, sigma^2) ~ 1 / sigma^2``;
+  it is also the Bayesian predictive under the reference (independence-Jeffreys) prior ``p(mu, sigma^2) ~ 1 / sigma^2``;
 * the **Bayesian** NIG predictive with a proper prior: exact on average over the prior, close to
   nominal at a fixed ``(mu, sigma)`` once the data outweigh the prior.
 """
@@ -144,7 +144,7 @@ def plug_in_predictive(data: Any) -> ContinuousDistribution:
 def frequentist_predictive(data: Any) -> ContinuousDistribution:
     """``t_{n-1}(ybar, s sqrt(1 + 1/n))``: its central intervals are the classical prediction intervals ``ybar +- t s sqrt(1 + 1/n)``.
 
-    The same distribution is the Bayesian predictive under the Jeffreys prior ``p(mu, sigma^2) ~ 1 / sigma^2``
+    The same distribution is the Bayesian predictive under the reference (independence-Jeffreys) prior ``p(mu, sigma^2) ~ 1 / sigma^2``
     (the NIG's limit ``kappa0 -> 0``, ``alpha0 -> -1/2``, ``beta0 -> 0``).
     """
     n, ybar, ss = _summaries(data, at_least=2)
@@ -191,7 +191,7 @@ class IntervalCoverage(NamedTuple):
     plug_in: float
     """Simulated coverage of ``ybar +- z sigma_hat``."""
     frequentist: float
-    """Simulated coverage of ``ybar +- t_{n-1} s sqrt(1 + 1/n)`` (= the Jeffreys-prior Bayesian interval)."""
+    """Simulated coverage of ``ybar +- t_{n-1} s sqrt(1 + 1/n)`` (= the reference-prior Bayesian interval)."""
     bayes: float
     """Simulated coverage of the NIG posterior predictive interval."""
     plug_in_exact: float

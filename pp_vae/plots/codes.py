@@ -23,7 +23,8 @@ def bit_gradients(exact: np.ndarray, score: PerDrawGradients, straight: PerDrawG
     ax.scatter(positions, exact, marker="_", s=400, color="k", zorder=3, label="exact (all codes)")
     ax.axhline(0, color="0.7", lw=0.8)
     ax.set_xticks(positions, [f"bit {j}" for j in positions], fontsize=7)
-    ax.set(ylabel="d E_q[log p(x|z)] / d bias", title="Gradients for bits: unbiased but noisy, or biased but calm")
+    ax.set(ylabel="d E_q[log p(x|z)] / d logit bias\n(nats per unit logit, summed over images)")
+    ax.set_title("Gradients for bits: unbiased but noisy, or biased but calm")
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig
@@ -52,15 +53,22 @@ def rate_distortion(points: dict[float, RateDistortion], collapse_distortion: fl
     return fig
 
 
-def indeterminacy(points: Sequence[RateDistortion], entropy: float) -> Figure:
-    """Rate and distortion of many encoders, each with its best decoder and prior: all on the line ``R + D = H(X)``."""
+def indeterminacy(points: Sequence[RateDistortion], entropy: float, labels: dict[int, str] | None = None) -> Figure:
+    """Rate and distortion of many encoders, each with its best decoder and prior: all on the line ``R + D = H(X)``.
+
+    ``labels`` names some points by their index (``{6: "identity", 7: "constant"}``).
+    """
     rates = np.array([p.rate for p in points])
     distortions = np.array([p.distortion for p in points])
-    fig, ax = plt.subplots(figsize=(5.2, 4.0))
+    fig, ax = plt.subplots(figsize=(5.4, 4.2))
     ax.plot([0, entropy], [entropy, 0], "--", color="C2", lw=1, label=f"R + D = H(X) = {entropy:.3f} nats")
     ax.scatter(rates, distortions, color="C0", zorder=3, label="an encoder, with its best decoder and prior")
+    for index, text in (labels or {}).items():
+        ax.annotate(text, (rates[index], distortions[index]), xytext=(6, 6), textcoords="offset points", fontsize=8)
     ax.set(xlabel="rate R (nats)", ylabel="distortion D (nats)", title="Every encoder reaches the same ELBO")
+    ax.set_xlim(-0.1 * entropy, 1.25 * entropy)
+    ax.set_ylim(-0.1 * entropy, 1.25 * entropy)
     ax.set_aspect("equal")
-    ax.legend(frameon=False, fontsize=8, loc="lower left")
+    ax.legend(frameon=False, fontsize=8, loc="upper right")
     fig.tight_layout()
     return fig

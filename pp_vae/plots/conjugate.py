@@ -99,28 +99,32 @@ def coverage(results: dict[int, Coverage], level: float) -> Figure:
 
 
 def prediction_intervals(data: Any, model: NormalInverseGamma, level: float = 0.9) -> Figure:
-    """The three predictive distributions of one new observation given ``data``, with their central ``level`` intervals."""
+    """The three predictive distributions of one new observation given ``data``, with their central ``level`` intervals as labelled bars."""
     predictives = {
-        "plug-in Normal(ybar, sigma_hat)": (plug_in_predictive(data), "C0", ":"),
-        "frequentist t_{n-1}": (frequentist_predictive(data), "C2", "--"),
-        "Bayes, NIG prior": (model.posterior_predictive(data), "C3", "-"),
+        "frequentist t_{n-1}": (frequentist_predictive(data), "C2", "--", 1.5),
+        "Bayes, NIG prior": (model.posterior_predictive(data), "C3", "-", 1.5),
+        "plug-in Normal(ybar, sigma_hat)": (plug_in_predictive(data), "C0", ":", 2.5),  # drawn last: it is often under the Bayes curve
     }
-    widest = max(p.ppf(0.5 + level / 2) - p.ppf(0.5 - level / 2) for p, _, _ in predictives.values())
     centre = float(np.mean(data))
-    grid = np.linspace(centre - 1.5 * widest, centre + 1.5 * widest, 600)
-    fig, ax = plt.subplots(figsize=(6.5, 3.4))
-    peak = max(float(predictive.pdf(grid).max()) for predictive, _, _ in predictives.values())
-    for row, (label, (predictive, colour, style)) in enumerate(predictives.items()):
-        ax.plot(grid, predictive.pdf(grid), color=colour, ls=style, label=label)
+    half = max(p.ppf(0.5 + level / 2) - centre for p, _, _, _ in predictives.values())
+    grid = np.linspace(centre - 1.3 * half, centre + 1.3 * half, 600)
+    peak = max(float(predictive.pdf(grid).max()) for predictive, _, _, _ in predictives.values())
+    fig, ax = plt.subplots(figsize=(7.0, 3.6))
+    for row, (label, (predictive, colour, style, width)) in enumerate(predictives.items()):
+        ax.plot(grid, predictive.pdf(grid), color=colour, ls=style, lw=width, label=label)
         lo, hi = predictive.ppf([0.5 - level / 2, 0.5 + level / 2])
-        height = -0.06 * (row + 1) * peak  # each interval as a bar below the axis of densities
+        height = -0.08 * (row + 1) * peak  # each interval as a bar below the axis of densities, labelled at its right end
         ax.plot([lo, hi], [height, height], color=colour, lw=3, solid_capstyle="butt")
+        ax.annotate(
+            f"{label.split(' ')[0].rstrip(',')} {level:.0%}",
+            (hi, height),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=7,
+        )
     ax.plot(data, np.zeros(len(data)), "k|", ms=12, label=f"the {len(data)} observations")
-    ax.set(
-        xlabel="next observation y_new",
-        ylabel="predictive density",
-        title=f"Predicting y_new from n = {len(data)}: {level:.0%} intervals below",
-    )
+    ax.set(xlabel="next observation y_new", ylabel="predictive density", title=f"Predicting y_new from n = {len(data)} observations")
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig

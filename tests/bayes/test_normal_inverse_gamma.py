@@ -86,7 +86,7 @@ def test_sequential_updating_equals_batch_updating():
     assert model.posterior([]) == model
 
 
-def test_frequentist_predictive_is_the_jeffreys_posterior_predictive():
+def test_frequentist_predictive_is_the_reference_prior_posterior_predictive():
     """Under ``p(mu, sigma^2) ~ 1/sigma^2`` the predictive, integrated numerically, is ``t_{n-1}(ybar, s sqrt(1 + 1/n))``."""
     data = np.array([1.3, -0.4, 2.2, 0.9, 0.1])
     n, ybar, s = data.size, data.mean(), data.std(ddof=1)

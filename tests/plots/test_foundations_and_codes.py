@@ -15,10 +15,11 @@ def test_em_convergence_plots_the_distance_below_the_maximum_on_a_log_axis():
 
 
 def test_prior_sampling_plots_the_shortfalls_as_positive_nats():
-    fig = plots.prior_sampling([1, 5], naive=[-0.5, -50.0], iwae=[-0.01, -0.2], posterior_kl=[1.0, 6.0])
-    naive, iwae, kl = fig.axes[0].get_lines()
+    fig = plots.prior_sampling([1, 5], naive=[0.5, 50.0], iwae=[0.0, 0.2], posterior_kl=[1.0, 6.0], draws=1000)
+    naive, iwae, kl, log_k = fig.axes[0].get_lines()
     np.testing.assert_allclose(naive.get_ydata(), [0.5, 50.0])
-    np.testing.assert_allclose(iwae.get_ydata(), [0.01, 0.2])
+    np.testing.assert_allclose(iwae.get_ydata(), [0.2])  # a shortfall of zero cannot sit on a log axis
+    np.testing.assert_allclose(log_k.get_ydata(), np.log(1000))
 
 
 def test_rate_distortion_marks_the_best_elbo_contour_and_the_collapse_point():
