@@ -2,7 +2,8 @@
 
 NUTS (:func:`fit_nuts`), random-walk Metropolis (:func:`fit_metropolis`), mean-field VI on a Pyro model
 (:func:`fit_meanfield`) or any Stan program (:func:`fit_stan_meanfield`); PSIS k-hat; and
-:func:`compare`, which puts any of them side by side.
+:func:`compare`, which puts any of them side by side. Lecture 9 joins VI and MCMC: simulation-based
+calibration of any method (:func:`simulation_based_calibration`) and NeuTra (:func:`fit_neutra`).
 """
 
 from pp_vae._lazy import attach
@@ -20,5 +21,7 @@ __getattr__, __dir__, __all__ = attach(
         "stan_bridge": ["StanLogProb", "stan_bridge_model", "find_mode"],
         "psis": ["pareto_khat", "khat_reading", "khat_threshold"],
         "comparison": ["Comparison", "Method", "METHODS", "compare"],
+        "calibration": ["Calibration", "simulation_based_calibration"],
+        "neutra": ["fit_neutra", "fit_pyro_nuts"],
     },
 )

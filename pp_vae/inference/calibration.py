@@ -1,0 +1,178 @@
+"""Calibration checks for any inference method: simulation-based calibration (Talts et al. 2018) and VSBC (Yao et al. 2018).
+
+Draw parameters from the prior, data from them, fit, and see where the true parameters fall among the fit's
+draws. If the method is exact, the true value is just one more draw from the posterior, so its **rank** among
+``L`` posterior draws is uniform on ``0..L`` averaged over the prior (Cook et al. 2006; Talts et al. 2018). A
+posterior that is too narrow piles the ranks at both ends, one that is too wide in the middle, one that is
+shifted at one end. :class:`Calibration` holds the ranks of every parameter with
+
+* a uniformity test: Pearson's chi-square on ``bins`` equal bins of the ranks (Talts et al.'s histograms);
+* VSBC's symmetry test (Yao et al. 2018): for an approximation whose marginal is off-centre, the
+  probability ``P_q(theta < theta_true)`` is not symmetric about 1/2; a two-sample Kolmogorov-Smirnov test of
+  those probabilities against one minus them.
+
+The method to check is any function ``fit(data, seed) -> result`` returning the course's one result type;
+the simulator any ``simulate(rng) -> (truth, data)`` with ``truth`` keyed by Stan's flattened names.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy import stats
+
+from pp_vae.validation import integer_at_least
+
+if TYPE_CHECKING:
+    from xarray import DataTree
+
+Simulator = Callable[[np.random.Generator], tuple[Mapping[str, float], dict[str, Any]]]
+Fit = Callable[[dict[str, Any], int], "DataTree"]
+
+
+@dataclass
+class Calibration:
+    """The ranks of each parameter's true value among ``draws`` posterior draws, one per simulation."""
+
+    method: str
+    draws: int
+    """``L``: posterior draws per fit the ranks are taken among; ranks run over ``0..L``."""
+    ranks: dict[str, np.ndarray]
+    """Per parameter, one rank per simulation."""
+    quantiles: dict[str, np.ndarray]
+    """Per parameter, ``P_q(theta < theta_true)`` estimated from all of the fit's draws (VSBC's statistic)."""
+    seconds: float = 0.0
+    failures: list[str] = field(default_factory=list)
+    """Simulations whose fit raised, with the error: left out of the ranks, never silently."""
+
+    @property
+    def simulations(self) -> int:
+        """Simulations whose fits went into the ranks."""
+        return len(next(iter(self.ranks.values()))) if self.ranks else 0
+
+    def uniformity_p_value(self, name: str, bins: int = 10) -> float:
+        """Pearson's chi-square p-value that ``name``'s ranks are uniform on ``0..L``, in ``bins`` bins of equal probability."""
+        ranks = self.ranks[name].astype(int)
+        bins = min(integer_at_least("bins", bins, 2), self.draws + 1)
+        bin_of = np.arange(self.draws + 1) * bins // (self.draws + 1)  # the L + 1 possible ranks, split as evenly as they go
+        counts = np.bincount(bin_of[ranks], minlength=bins)
+        expected = np.bincount(bin_of, minlength=bins) / (self.draws + 1) * len(ranks)
+        return float(stats.chisquare(counts, expected).pvalue)
+
+    def symmetry_p_value(self, name: str) -> float:
+        """VSBC: the two-sample Kolmogorov-Smirnov p-value of ``P_q(theta < theta_true)`` against ``1 -`` it (symmetric if unbiased)."""
+        p = self.quantiles[name]
+        return float(stats.ks_2samp(p, 1 - p).pvalue)
+
+    def pit(self, name: str) -> np.ndarray:
+        """Ranks mapped to ``(0, 1)``: ``(rank + 1/2) / (L + 1)``, uniform for an exact method."""
+        return (self.ranks[name] + 0.5) / (self.draws + 1)
+
+    def table(self, bins: int = 10) -> dict[str, dict[str, float]]:
+        """Per parameter: the uniformity and symmetry p-values and the share of ranks in the outer tenths (0.2 if uniform)."""
+        out = {}
+        for name in self.ranks:
+            pit = self.pit(name)
+            out[name] = {
+                "uniformity_p": self.uniformity_p_value(name, bins),
+                "symmetry_p": self.symmetry_p_value(name),
+                "outer_tenths": float(np.mean((pit < 0.1) | (pit > 0.9))),
+            }
+        return out
+
+    def to_json(self, path: str | Path | None = None, bins: int = 10) -> dict[str, Any]:
+        """The calibration as JSON (and written to ``path`` when given): method, counts, ranks, quantiles, the tests."""
+        report = {
+            "method": self.method,
+            "simulations": self.simulations,
+            "draws": self.draws,
+            "seconds": self.seconds,
+            "failures": self.failures,
+            "parameters": self.table(bins),
+            "ranks": {name: ranks.tolist() for name, ranks in self.ranks.items()},
+            "quantiles": {name: q.tolist() for name, q in self.quantiles.items()},
+        }
+        if path is not None:
+            from pp_vae.files import atomic_write_text
+
+            atomic_write_text(Path(path), json.dumps(report, indent=2))
+        return report
+
+
+def _thinned(values: np.ndarray, draws: int) -> np.ndarray:
+    """``draws`` equally spaced values of the pooled chains (thinning takes out most autocorrelation)."""
+    flat = values.reshape(-1)
+    if flat.size < draws:
+        raise ValueError(f"the fit returned {flat.size} draws, fewer than the {draws} the ranks need")
+    return flat[np.linspace(0, flat.size - 1, draws).round().astype(int)]
+
+
+def simulation_based_calibration(
+    simulate: Simulator,
+    fit: Fit,
+    simulations: int = 100,
+    draws: int = 100,
+    parameters: Iterable[str] | None = None,
+    seed: int = 0,
+    workers: int = 1,
+    method: str | None = None,
+    progress: bool = True,
+) -> Calibration:
+    """Rank the true parameters of ``simulations`` prior draws among ``draws`` posterior draws of each fit.
+
+    Simulation ``i`` uses the generator ``default_rng([seed, i])`` and fits with seed ``seed * 100_003 + i``, so
+    a run is reproducible and any one simulation can be rerun alone. ``workers`` fits run side by side in
+    threads (Stan and torch release the interpreter while they compute). A fit that raises is recorded in
+    ``failures`` and left out.
+    """
+    import time
+
+    from tqdm.auto import tqdm
+
+    from pp_vae.inference.result import flat_draws, info
+
+    integer_at_least("simulations", simulations)
+    integer_at_least("draws", draws)
+    wanted = list(parameters) if parameters is not None else None
+
+    def one(i: int) -> tuple[dict[str, float], dict[str, float], str, str | None]:
+        rng = np.random.default_rng([seed, i])
+        truth, data = simulate(rng)
+        try:
+            result = fit(data, seed * 100_003 + i)
+        except Exception as error:  # noqa: BLE001 - recorded and reported, never lost
+            return {}, {}, "", f"simulation {i}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        samples = flat_draws(result)
+        names = wanted if wanted is not None else [name for name in truth if name in samples]
+        ranks, quantiles = {}, {}
+        for name in names:
+            if name not in samples:
+                raise ValueError(f"the fit has no draws of {name!r}; it has {', '.join(sorted(samples))}")
+            if name not in truth:
+                raise ValueError(f"the simulator gave no true value of {name!r}; it gave {', '.join(sorted(truth))}")
+            ranks[name] = float(np.sum(_thinned(np.asarray(samples[name]), draws) < truth[name]))
+            quantiles[name] = float(np.mean(np.asarray(samples[name]) < truth[name]))
+        return ranks, quantiles, info(result).method, None
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=integer_at_least("workers", workers)) as pool:
+        outcomes = list(tqdm(pool.map(one, range(simulations)), total=simulations, desc="calibration", disable=not progress))
+    failures = [error for *_, error in outcomes if error]
+    kept = [outcome for outcome in outcomes if outcome[3] is None]
+    if not kept:
+        raise RuntimeError(f"every one of the {simulations} fits failed; the first: {failures[0]}")
+    names = list(kept[0][0])
+    return Calibration(
+        method=method or kept[0][2],
+        draws=draws,
+        ranks={name: np.array([outcome[0][name] for outcome in kept]) for name in names},
+        quantiles={name: np.array([outcome[1][name] for outcome in kept]) for name in names},
+        seconds=time.perf_counter() - began,
+        failures=failures,
+    )
