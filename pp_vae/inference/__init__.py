@@ -21,7 +21,7 @@ __getattr__, __dir__, __all__ = attach(
         "stan_bridge": ["StanLogProb", "stan_bridge_model", "find_mode"],
         "psis": ["pareto_khat", "khat_reading", "khat_threshold"],
         "comparison": ["Comparison", "Method", "METHODS", "compare"],
-        "calibration": ["Calibration", "simulation_based_calibration"],
+        "calibration": ["Calibration", "simulation_based_calibration", "calibrate_stan"],
         "neutra": ["fit_neutra", "fit_pyro_nuts"],
     },
 )

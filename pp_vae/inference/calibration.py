@@ -18,7 +18,7 @@ the simulator any ``simulate(rng) -> (truth, data)`` with ``truth`` keyed by Sta
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,7 +114,7 @@ def _thinned(values: np.ndarray, draws: int) -> np.ndarray:
 
 
 def simulation_based_calibration(
-    simulate: Simulator,
+    simulate: Simulator | Sequence[tuple[Mapping[str, float], dict[str, Any]]],
     fit: Fit,
     simulations: int = 100,
     draws: int = 100,
@@ -126,7 +126,9 @@ def simulation_based_calibration(
 ) -> Calibration:
     """Rank the true parameters of ``simulations`` prior draws among ``draws`` posterior draws of each fit.
 
-    Simulation ``i`` uses the generator ``default_rng([seed, i])`` and fits with seed ``seed * 100_003 + i``, so
+    ``simulate`` is a function of a generator, or the simulated worlds themselves (``(truth, data)`` pairs, as
+    :func:`pp_vae.stan.simulate.stan_simulations` makes; then ``simulations`` is their number). Simulation ``i``
+    uses the generator ``default_rng([seed, i])`` and fits with seed ``seed * 100_003 + i``, so
     a run is reproducible and any one simulation can be rerun alone. ``workers`` fits run side by side in
     threads (Stan and torch release the interpreter while they compute). A fit that raises is recorded in
     ``failures`` and left out.
@@ -137,17 +139,29 @@ def simulation_based_calibration(
 
     from pp_vae.inference.result import flat_draws, info
 
-    integer_at_least("simulations", simulations)
+    worlds = None if callable(simulate) else list(simulate)
+    simulations = len(worlds) if worlds is not None else integer_at_least("simulations", simulations)
     integer_at_least("draws", draws)
     wanted = list(parameters) if parameters is not None else None
 
     def one(i: int) -> tuple[dict[str, float], dict[str, float], str, str | None]:
-        rng = np.random.default_rng([seed, i])
-        truth, data = simulate(rng)
-        try:
-            result = fit(data, seed * 100_003 + i)
-        except Exception as error:  # noqa: BLE001 - recorded and reported, never lost
-            return {}, {}, "", f"simulation {i}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        if worlds is not None:
+            truth, data = worlds[i]
+        else:
+            assert callable(simulate)
+            truth, data = simulate(np.random.default_rng([seed, i]))
+        failure = None
+        for _attempt in range(2):  # a busy port or file (Stan's local server, under parallel fits) is worth one more try
+            try:
+                result = fit(data, seed * 100_003 + i)
+                failure = None
+                break
+            except Exception as error:  # noqa: BLE001 - recorded and reported, never lost
+                failure = f"simulation {i}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+                if not isinstance(error, OSError):
+                    break
+        if failure is not None:
+            return {}, {}, "", failure
         samples = flat_draws(result)
         names = wanted if wanted is not None else [name for name in truth if name in samples]
         ranks, quantiles = {}, {}
@@ -175,4 +189,60 @@ def simulation_based_calibration(
         quantiles={name: np.array([outcome[1][name] for outcome in kept]) for name in names},
         seconds=time.perf_counter() - began,
         failures=failures,
+    )
+
+
+def calibrate_stan(
+    model: str | Path,
+    design: dict[str, Any] | str | Path | None = None,
+    *,
+    simulator: str | Path | None = None,
+    method: str = "nuts",
+    simulations: int = 100,
+    draws: int = 99,
+    parameters: Iterable[str] | None = None,
+    workers: int = 1,
+    seed: int = 0,
+    progress: bool = True,
+) -> Calibration:
+    """Calibrate a registered inference ``method`` (:data:`pp_vae.inference.comparison.METHODS`) on a Stan program by simulation.
+
+    ``simulator`` is a Stan program with no parameters whose generated quantities draw ``model``'s parameters from
+    their prior and its data given them (:mod:`pp_vae.stan.simulate`); bundled models bring their own. ``design``
+    is the data the simulator reads (sizes, covariates, known scales): a dict or a JSON file; bundled models
+    default to their example data. Each fit returns about ten times ``draws`` draws, thinned to ``draws`` for the ranks.
+    """
+    from pp_vae.inference.comparison import METHODS
+    from pp_vae.models import MODELS
+    from pp_vae.stan.data_block import check_data
+    from pp_vae.stan.programs import load_program
+    from pp_vae.stan.simulate import simulator_for, stan_simulations
+
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    program = load_program(model)
+    sim = load_program(simulator) if simulator is not None else simulator_for(program)
+    if sim is None:
+        raise ValueError(
+            f"{program.name!r} has no bundled simulator: write a Stan program whose data block holds the design and whose "
+            "generated quantities draw the model's parameters from their prior and its data given them, and pass it as "
+            "the simulator (pp-vae calibrate MODEL DESIGN.json --simulator SIM.stan)"
+        )
+    if design is None:
+        if program.name not in MODELS:
+            raise ValueError(f"{program.name!r} is not a bundled model: give the design (the data the simulator reads) as JSON")
+        layout: dict[str, Any] = dict(MODELS[program.name].example_data)
+    elif isinstance(design, dict):
+        layout = dict(design)
+    else:
+        layout = json.loads(Path(design).read_text())
+    worlds = stan_simulations(sim, program, layout, integer_at_least("simulations", simulations), seed=seed)
+    per_chain = max(250, -(-10 * integer_at_least("draws", draws) // 4))
+    run = METHODS[method].run
+
+    def fit(data: dict[str, Any], fit_seed: int) -> DataTree:
+        return run(program, check_data(program, data, extra_fields="ignore"), draws=per_chain, seed=fit_seed, progress=False)
+
+    return simulation_based_calibration(
+        worlds, fit, draws=draws, parameters=parameters, seed=seed, workers=workers, method=method, progress=progress
     )

@@ -47,6 +47,13 @@ def exact_posterior(data: dict[str, Any]) -> dict[str, FrozenDistribution]:
     return {"theta": BetaBernoulli(alpha=data["alpha"], beta=data["beta"]).posterior(data["y"])}
 
 
+def simulate(rng: np.random.Generator, data: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    """``theta ~ Beta(alpha, beta)``, then ``N`` flips."""
+    theta = rng.beta(data["alpha"], data["beta"])
+    flips = (rng.random(int(data["N"])) < theta).astype(int)
+    return {"theta": float(theta)}, {**data, "y": flips.tolist()}
+
+
 MODEL = BundledModel(
     name="beta_bernoulli",
     description="a coin's bias: Beta prior, Bernoulli flips (closed form: Beta posterior)",
@@ -55,4 +62,5 @@ MODEL = BundledModel(
     log_density=log_density,
     exact_posterior=exact_posterior,
     example_data={"N": 10, "y": [1, 0, 1, 1, 1, 0, 1, 1, 0, 1], "alpha": 2.0, "beta": 2.0},
+    simulate=simulate,
 )

@@ -74,12 +74,36 @@ def centered_log_density(data: dict[str, Any]) -> LogDensity:
     return density
 
 
+def _simulate(rng: np.random.Generator, data: dict[str, Any], noncentered: bool) -> tuple[dict[str, float], dict[str, Any]]:
+    """``mu ~ N(0, 5)``, ``tau ~ half-Cauchy(0, 5)``, ``theta_raw ~ N(0, 1)``, ``theta = mu + tau theta_raw``, ``y ~ N(theta, sigma)``."""
+    sigma = np.asarray(data["sigma"], dtype=float)
+    mu, tau = rng.normal(0.0, 5.0), abs(5.0 * rng.standard_cauchy())
+    raw = rng.normal(size=sigma.size)
+    theta = mu + tau * raw
+    truth = {"mu": float(mu), "tau": float(tau)}
+    truth.update({f"theta[{j + 1}]": float(t) for j, t in enumerate(theta)})
+    if noncentered:
+        truth.update({f"theta_raw[{j + 1}]": float(r) for j, r in enumerate(raw)})
+    return truth, {"J": int(sigma.size), "y": rng.normal(theta, sigma).tolist(), "sigma": sigma.tolist()}
+
+
+def noncentered_simulate(rng: np.random.Generator, data: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    """Prior draws of ``mu``, ``tau``, ``theta_raw`` (and ``theta``), then ``y`` with the schools' own ``sigma``."""
+    return _simulate(rng, data, noncentered=True)
+
+
+def centered_simulate(rng: np.random.Generator, data: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    """Prior draws of ``mu``, ``tau``, ``theta``, then ``y`` with the schools' own ``sigma``."""
+    return _simulate(rng, data, noncentered=False)
+
+
 NONCENTERED = BundledModel(
     name="eight_schools_noncentered",
     description="eight schools, non-centred: theta = mu + tau theta_raw (no closed form)",
     pyro_model=noncentered_pyro_model,
     log_density=noncentered_log_density,
     example_data=SCHOOLS,
+    simulate=noncentered_simulate,
 )
 CENTERED = BundledModel(
     name="eight_schools_centered",
@@ -87,4 +111,5 @@ CENTERED = BundledModel(
     pyro_model=centered_pyro_model,
     log_density=centered_log_density,
     example_data=SCHOOLS,
+    simulate=centered_simulate,
 )

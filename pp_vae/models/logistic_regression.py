@@ -41,10 +41,20 @@ def log_density(data: dict[str, Any]) -> LogDensity:
     return density
 
 
+def simulate(rng: np.random.Generator, data: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    """``alpha, beta ~ Normal(0, prior_sd)``, then outcomes for the data's own covariates ``X``."""
+    X = np.asarray(data["X"], dtype=float)
+    alpha, beta = rng.normal(0, data["prior_sd"]), rng.normal(0, data["prior_sd"], size=X.shape[1])
+    y = (rng.random(X.shape[0]) < 1 / (1 + np.exp(-(alpha + X @ beta)))).astype(int)
+    truth = {"alpha": float(alpha)} | {f"beta[{k + 1}]": float(b) for k, b in enumerate(beta)}
+    return truth, {**data, "y": y.tolist()}
+
+
 MODEL = BundledModel(
     name="logistic_regression",
     description="logistic regression with Normal(0, prior_sd) priors (no closed form)",
     pyro_model=pyro_model,
     log_density=log_density,
     example_data=without_truth(logistic_regression_data(200, coefficients=[1.0, -2.0], intercept=0.5, seed=0)),
+    simulate=simulate,
 )

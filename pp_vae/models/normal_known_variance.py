@@ -49,6 +49,12 @@ def exact_posterior(data: dict[str, Any]) -> dict[str, FrozenDistribution]:
     return {"mu": model.posterior(data["y"])}
 
 
+def simulate(rng: np.random.Generator, data: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    """``mu ~ Normal(prior_mean, prior_sd)``, then ``N`` observations."""
+    mu = rng.normal(data["prior_mean"], data["prior_sd"])
+    return {"mu": float(mu)}, {**data, "y": rng.normal(mu, data["noise_sd"], size=int(data["N"])).tolist()}
+
+
 MODEL = BundledModel(
     name="normal_known_variance",
     description="the mean of Normal data with known sd (closed form: Normal posterior)",
@@ -57,4 +63,5 @@ MODEL = BundledModel(
     log_density=log_density,
     exact_posterior=exact_posterior,
     example_data={"N": 5, "y": [2.1, 3.4, 0.7, 2.9, 1.8], "prior_mean": 0.0, "prior_sd": 1.0, "noise_sd": 2.0},
+    simulate=simulate,
 )

@@ -8,7 +8,9 @@ A :class:`BundledModel` names the Stan program and holds, for the same model,
 * ``log_density(data)``: the NumPy log density on Stan's unconstrained scale with the Jacobian, for
   samplers that need no Stan round trip per step (Metropolis);
 * ``exact_posterior(data)``: closed-form marginal posteriors (``scipy.stats`` frozen), where they exist;
-* ``example_data``: data the lectures and tests use.
+* ``example_data``: data the lectures and tests use;
+* ``simulate(rng, data)``: parameters drawn from the prior and a dataset drawn given them, shaped like ``data``
+  (the design -- sizes, covariates, known sds -- kept): what simulation-based calibration needs (lecture 9).
 
 ``tests/models`` checks every Pyro and NumPy form against Stan's ``log_prob`` and every exact posterior
 against NUTS, so the forms cannot drift apart.
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
 
 LogDensity = Callable[[np.ndarray], np.ndarray]
 """Maps points of shape ``(..., dim)`` on the unconstrained scale to log densities of shape ``(...)``."""
+PriorSimulator = Callable[[np.random.Generator, dict[str, Any]], tuple[dict[str, float], dict[str, Any]]]
+"""``(rng, data) -> (truth, simulated data)``; ``truth`` keyed by Stan's flattened names (``theta[1]``)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class BundledModel:
     example_data: dict[str, Any] = field(repr=False)
     guide: Callable[..., None] | None = None
     exact_posterior: Callable[[dict[str, Any]], dict[str, FrozenDistribution]] | None = None
+    simulate: PriorSimulator | None = None
 
 
 def as_tensors(data: dict[str, Any], device: torch.device | str = "cpu") -> dict[str, Any]:

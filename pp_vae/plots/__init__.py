@@ -1,7 +1,7 @@
 """The course's figures, one module per lecture; every function returns its matplotlib ``Figure``.
 
 ``conjugate`` (lecture 1), ``mcmc`` (lecture 2), ``vi`` (lecture 3), ``vae`` (lectures 4-6), ``foundations``
-(lecture 7), ``codes`` (lecture 8).
+(lecture 7), ``codes`` (lecture 8), ``calibration`` (lecture 9).
 """
 
 from pp_vae._lazy import attach
@@ -20,6 +20,7 @@ __getattr__, __dir__, __all__ = attach(
         ],
         "mcmc": ["draws_vs_density", "trace_and_rank", "funnel", "bar_table"],
         "vi": ["elbo_history", "marginals", "pair", "scaling"],
+        "calibration": ["rank_histograms", "pit_ecdf"],
         "codes": ["bit_gradients", "rate_distortion", "indeterminacy"],
         "foundations": ["jensen_gap", "em_convergence", "linear_vae_training", "prior_sampling", "code_marginals"],
         "vae": [

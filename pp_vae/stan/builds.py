@@ -13,6 +13,7 @@ import io
 import os
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -68,12 +69,20 @@ def build(program: StanProgram, data: dict[str, Any], seed: int | None = None, v
     return model
 
 
+_CONSOLE = threading.Lock()
+"""File descriptors 1 and 2 belong to the whole process: one thread at a time may point them elsewhere."""
+
+
 @contextlib.contextmanager
 def _quiet_console() -> Iterator[io.StringIO]:
-    """Silence PyStan's console and the C++ compiler's warnings (written by a subprocess to fd 2)."""
+    """Silence PyStan's console and the C++ compiler's warnings (written by a subprocess to fd 2).
+
+    Thread-safe: builds from several threads (a calibration run's workers) take turns, so none can leave
+    the process's stdout pointing at another's temporary file.
+    """
     console = io.StringIO()
     saved = []
-    with tempfile.TemporaryFile(mode="w+") as sink:
+    with _CONSOLE, tempfile.TemporaryFile(mode="w+") as sink:
         for fd in (1, 2):
             try:
                 saved.append((fd, os.dup(fd)))

@@ -63,3 +63,14 @@ def test_a_failing_fit_is_reported_not_lost(tmp_path):
     assert (tmp_path / "calibration.json").exists() and report["simulations"] == 16 and len(report["ranks"]["mu"]) == 16
     with pytest.raises(ValueError, match="the fit returned 1000 draws, fewer than the 5000"):
         simulation_based_calibration(simulate, exact_fit(), simulations=2, draws=5000, progress=False)
+
+
+@pytest.mark.slow
+def test_nuts_is_calibrated_on_the_noncentred_eight_schools():
+    from pp_vae.inference.calibration import calibrate_stan
+
+    result = calibrate_stan("eight_schools_noncentered", simulations=100, draws=99, workers=2, seed=0, progress=False)
+    assert result.method == "nuts" and result.simulations == 100 and not result.failures
+    for name in ("mu", "tau", "theta[1]"):
+        # ten bins of ten expected ranks each: at the 0.001 level a calibrated sampler fails one time in a thousand
+        assert result.uniformity_p_value(name) > 0.001, name

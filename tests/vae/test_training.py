@@ -2,14 +2,14 @@
 
 import pytest
 
-from pp_vae.vae import TrainConfig, load_checkpoint, train
+from pp_vae.vae import FAMILIES, TrainConfig, load_checkpoint, train
 from pp_vae.vae.checkpoints import CHECKPOINT
 
 
 def test_bad_options_are_named():
     with pytest.raises(ValueError, match="latent_dim must be an integer >= 1, got 0"):
         TrainConfig(latent_dim=0)
-    with pytest.raises(ValueError, match="model must be one of vae, iaf, ladder, got 'flow'"):
+    with pytest.raises(ValueError, match=f"model must be one of {', '.join(FAMILIES)}, got 'flow'"):
         TrainConfig(model="flow")
     with pytest.raises(ValueError, match="lr must be positive, got 0"):
         TrainConfig(lr=0)
