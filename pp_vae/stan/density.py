@@ -106,9 +106,10 @@ class StanDensity:
     def log_prob(self, u: ArrayLike) -> float:
         """``log p(u, data)`` at unconstrained ``u`` with the Jacobian, up to a constant (``-inf`` outside the support)."""
         self.density_evaluations += 1
+        point = _point(u, self.dim)
         try:
-            return float(self._module.log_prob(self._data, _point(u, self.dim), True))
-        except RuntimeError:
+            return float(self._module.log_prob(self._data, point, True))
+        except (RuntimeError, ValueError):  # Stan's domain errors arrive as either
             return -np.inf
 
     def log_prob_grad(self, u: ArrayLike) -> tuple[float, np.ndarray]:
@@ -119,7 +120,7 @@ class StanDensity:
         try:
             value = float(self._module.log_prob(self._data, point, True))
             gradient = np.asarray(self._module.log_prob_grad(self._data, point, True), dtype=float)
-        except RuntimeError:
+        except (RuntimeError, ValueError):  # a domain error (a Cholesky factor of a matrix that is not positive definite, ...)
             return -np.inf, np.full(self.dim, np.nan)
         return value, gradient
 
@@ -137,7 +138,7 @@ class StanDensity:
         for i, row in enumerate(np.atleast_2d(draws)):
             try:
                 values[i] = self.constrain(row, include_tparams)
-            except RuntimeError:
+            except (RuntimeError, ValueError):
                 continue
         return {name: values[:, i] for i, name in enumerate(names)}
 
