@@ -24,9 +24,11 @@ Choices, each for speed or robustness:
   step size suits every parameter whatever its scale or correlation. ``C`` is triangular or diagonal, so
   the family is unchanged. Without a proper mode it starts at the mode (or the initial point) with scale
   ``init_scale`` and ``C = I``, as Stan's ADVI does.
-* **Step size**: Adam, halved (at most six times) whenever the ELBO is stationary at the current step:
+* **Step size**: Adam, halved (at most six times) whenever the iterates are stationary at the current step:
   the mean of a window of ``eval_every`` per-step ELBO estimates is not two standard errors above the
-  previous window's. Halving shrinks Adam's stationary jitter, which is proportional to the step.
+  previous window's, and the window's mean gradient is zero within its noise (every component within
+  ``z`` standard errors, ``z`` Bonferroni-corrected for the number of components: a slow drift, which the
+  noisy ELBO hides, keeps the step). Halving shrinks Adam's stationary jitter, proportional to the step.
 * **Convergence** (``convergence="parameters"``, in the spirit of Welandawe, Andersen, Vehtari and
   Huggins 2024, *A framework for improving the reliability of black-box variational inference*, JMLR 25):
   at each stationary point the parameters averaged over the second half of the iterates at this step size
@@ -288,6 +290,7 @@ def approximate_gaussian_vi(
     holds the window-mean ELBO estimates; ``info`` holds ``mean`` and ``covariance`` of ``q``, ``converged``,
     ``steps``, ``init`` (``laplace``, ``mode`` or ``initial``) and ``family``.
     """
+    from scipy import stats
     from tqdm.auto import tqdm
 
     if family not in FAMILIES:
@@ -312,6 +315,9 @@ def approximate_gaussian_vi(
         theta = q.theta.copy()
         adam_m, adam_v = np.zeros_like(theta), np.zeros_like(theta)
         window_sum = np.zeros_like(theta)
+        gradient_sum, gradient_squares = np.zeros_like(theta), np.zeros_like(theta)
+        # a window's mean gradient is "zero" when every component is within z standard errors of it (Bonferroni over components)
+        z = float(stats.norm.isf(0.025 / theta.size))
         phase: list[np.ndarray] = []  # the window averages at the current step size
         average, previous_average = theta, None
         previous_var = np.inf
@@ -331,6 +337,8 @@ def approximate_gaussian_vi(
                 if ok.any():  # sticking the landing: grad_y [log p(u(y)) - log q(y)] at the draws, through y only
                     g = (grad_u[ok] * c if diagonal else grad_u[ok] @ c) + score[ok]
                     gradient = q.gradient(theta, g, eps[ok])
+                    gradient_sum += gradient
+                    gradient_squares += gradient**2
                     adam_m = 0.9 * adam_m + 0.1 * gradient
                     adam_v = 0.999 * adam_v + 0.001 * gradient**2
                     m_hat, v_hat = adam_m / (1 - 0.9**steps), adam_v / (1 - 0.999**steps)
@@ -348,7 +356,12 @@ def approximate_gaussian_vi(
                 bar.set_postfix(elbo=f"{window_elbo[-1]:.3f}")
                 var = float(recent.var(ddof=1) / recent.size) if recent.size > 1 else np.inf
                 windows_at_this_step += 1
-                stationary = windows_at_this_step >= 2 and not window_elbo[-1] - window_elbo[-2] > 2 * np.sqrt(var + previous_var)
+                mean_gradient = gradient_sum / eval_every
+                spread = np.sqrt(np.maximum(gradient_squares / eval_every - mean_gradient**2, 0) / (eval_every - 1))
+                drifting = bool(np.any(np.abs(mean_gradient) > z * spread + 1e-12))
+                gradient_sum, gradient_squares = np.zeros_like(theta), np.zeros_like(theta)
+                rising = window_elbo[-1] - window_elbo[-2] > 2 * np.sqrt(var + previous_var) if len(window_elbo) > 1 else True
+                stationary = windows_at_this_step >= 2 and not rising and not drifting
                 previous_var = var
                 if convergence == "elbo":
                     if len(window_elbo) > 1 and np.isfinite(window_elbo[-1]) and np.isfinite(window_elbo[-2]) and window_elbo[-1] != 0:
