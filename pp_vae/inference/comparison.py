@@ -194,6 +194,25 @@ class Comparison:
             }
         return report
 
+    def accuracy(self, reference: Mapping[str, np.ndarray] | DataTree) -> pd.DataFrame:
+        """Every method (and its PSIS correction, as ``<method>+psis``) against a reference: one row per method and parameter.
+
+        The columns of :func:`~pp_vae.inference.accuracy.against_reference` (errors in reference sds with their
+        Monte Carlo standard errors), and each method's ``khat``.
+        """
+        import pandas as pd
+
+        from pp_vae.inference.accuracy import against_reference
+        from pp_vae.inference.result import info
+
+        tables = []
+        for name, result in (self.results | {f"{m}+psis": r for m, r in self.psis.items()}).items():
+            table = against_reference(result, reference).rename_axis("parameter").reset_index()
+            table.insert(0, "method", name)
+            table["khat"] = info(result).khat
+            tables.append(table)
+        return pd.concat(tables, ignore_index=True)
+
     def tidy(self) -> pd.DataFrame:
         """One row per parameter and method, for tables and plots.
 

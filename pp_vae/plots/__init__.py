@@ -10,7 +10,7 @@ __getattr__, __dir__, __all__ = attach(
     {
         "conjugate": ["coin_entropy", "prior_likelihood_posterior", "shrinkage", "replication_check", "coverage"],
         "mcmc": ["draws_vs_density", "trace_and_rank", "funnel", "bar_table"],
-        "vi": ["elbo_history", "marginals", "pair", "scaling"],
+        "vi": ["elbo_history", "marginals", "pair", "pair_panels", "scaling", "ladder"],
         "vae": [
             "image_grid",
             "reconstructions",

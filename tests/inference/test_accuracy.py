@@ -29,3 +29,19 @@ def test_mean_error_sd_ratio_and_distance_are_in_reference_sds_with_their_monte_
     assert row.wasserstein == pytest.approx(exact, abs=0.03)
     with pytest.raises(ValueError, match="no draws named 'tau' in both the result and the reference"):
         against_reference(result, reference, names=["tau"])
+
+
+def test_a_result_as_reference_brings_its_effective_sample_size():
+    rng = np.random.default_rng(2)
+    # a reference of 4 chains of strongly autocorrelated draws (AR(1), phi = 0.9): about 1/19 of its draws are effective
+    chains = np.zeros((4, 2000))
+    for t in range(1, 2000):
+        chains[:, t] = 0.9 * chains[:, t - 1] + np.sqrt(1 - 0.81) * rng.normal(size=4)
+    reference = from_draws({"mu": chains}, method="nuts", model="toy", seconds=0.0, gradient_evaluations=None)
+    ours = from_draws({"mu": rng.normal(size=(1, 4000))}, method="toy", model="toy", seconds=0.0, gradient_evaluations=None)
+    row = against_reference(ours, reference).loc["mu"]
+    independent = against_reference(ours, {"mu": chains.ravel()}).loc["mu"]
+    # ESS of the AR(1) draws: 8000 (1 - 0.9) / (1 + 0.9) = 421: the standard errors grow accordingly
+    assert row.mean_error_mcse == pytest.approx(np.sqrt(1 / 4000 + 1 / 421), rel=0.25)
+    assert row.mean_error_mcse > 2 * independent.mean_error_mcse
+    assert row.sd_ratio_mcse == pytest.approx(row.sd_ratio * np.sqrt(1 / 8000 + 1 / 842), rel=0.25)
