@@ -223,14 +223,15 @@ def _initialise(
         path = find_mode(target, x0, rng, starts=mode_starts)
         if path.converged:
             mode = path.mode
-        else:
+        else:  # e.g. a density without bound (centred eight schools, tau -> 0): its last point is no place to start
             info["init_note"] = f"mode search did not converge ({path.message}); started at the initial point"
     if init == "laplace" and mode is not None:
         hessian = finite_difference_hessian(target, mode)
         try:
             precision = precision_cholesky(hessian)
-        except ValueError as error:
-            info["init_note"] = f"no Laplace approximation ({error}); started at the mode"
+        except ValueError as error:  # no proper mode (a singular Hessian where the density grows without bound): start elsewhere
+            info["init_note"] = f"no Laplace approximation ({error}); started at the initial point"
+            mode = None
         else:
             info["init"] = "laplace"
             inverse = solve_triangular(precision, np.eye(d), lower=True)

@@ -109,19 +109,24 @@ def lbfgs_path(
     )
 
 
+MODE_HISTORY = 50
+"""L-BFGS's correction pairs when only the mode matters: posteriordb's diamonds (26 parameters, Hessian condition
+number 3.5e5) takes 1,569 iterations with Pathfinder's 6 pairs, 217 with 20 and 123 with 50."""
+
+
 def find_mode(target: Target, initial: np.ndarray, rng: np.random.Generator, starts: int = 4, radius: float = 2.0) -> OptimizationPath:
-    """The highest mode L-BFGS finds from ``initial`` and ``starts - 1`` uniform draws from ``(-radius, radius)^d``.
+    """The highest mode L-BFGS (``MODE_HISTORY`` pairs) finds from ``initial`` and ``starts - 1`` uniform draws in ``(-radius, radius)^d``.
 
     One start can stop in a minor mode: on posteriordb's ``hmm_drive_0`` 5 of 8 random starts end in a local
     mode 63 nats below the main one (a hidden state left unused), which holds no posterior mass to speak of,
     and every method built on that mode is then wrong by hundreds of sds. Several starts cost a few hundred
     gradients; the path returned is the converged one with the highest ``log p`` (else the highest of all).
     """
-    paths = [lbfgs_path(target, initial)]
+    paths = [lbfgs_path(target, initial, history_size=MODE_HISTORY)]
     for _ in range(starts - 1):
         point = rng.uniform(-radius, radius, target.dim)
         value, gradient = target(point)
         if np.isfinite(value):
-            paths.append(lbfgs_path(target, point, initial_value=(value, gradient)))
+            paths.append(lbfgs_path(target, point, history_size=MODE_HISTORY, initial_value=(value, gradient)))
     converged = [path for path in paths if path.converged] or paths
     return max(converged, key=lambda path: path.log_p[-1])
