@@ -76,6 +76,7 @@ def pair_panels(
     x: str,
     y: str,
     reference: dict[str, np.ndarray] | None = None,
+    reference_label: str = "reference",
     max_points: int = 2000,
 ) -> Figure:
     """One joint scatter of ``x`` and ``y`` per method, side by side, over the reference draws in grey (where q misses p)."""
@@ -83,7 +84,7 @@ def pair_panels(
     fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.4), sharex=True, sharey=True, squeeze=False)
     for i, (ax, (method, draws)) in enumerate(zip(axes[0], draws_by_method.items())):
         if reference is not None:
-            ax.scatter(np.ravel(reference[x])[:max_points], np.ravel(reference[y])[:max_points], s=3, color="0.75", label="reference")
+            ax.scatter(np.ravel(reference[x])[:max_points], np.ravel(reference[y])[:max_points], s=3, color="0.75", label=reference_label)
         ax.scatter(np.ravel(draws[x])[:max_points], np.ravel(draws[y])[:max_points], s=3, alpha=0.4, color=f"C{i}", label=method)
         ax.set(title=method, xlabel=x)
         ax.legend(frameon=False, fontsize="x-small", markerscale=3, loc="upper center")
@@ -130,7 +131,7 @@ def ladder(table: pd.DataFrame, title: str = "The ladder of approximations again
     axes[0].minorticks_off()
     axes[0].legend(frameon=False, fontsize="small")
     axes[1].axhline(0.2, color="k", lw=0.8, ls="--", label="0.2 sd")
-    axes[1].set(ylabel="|mean - NUTS mean| / NUTS sd", title="location")
+    axes[1].set(ylabel="|mean - NUTS mean| / NUTS sd", title="location", ylim=(0, None))
     axes[1].legend(frameon=False, fontsize="small")
     axes[2].axhline(nuts_cost, color="k", lw=0.8, ls="--", label=f"NUTS: {nuts_cost:,.0f}")
     axes[2].set(ylabel="log-density gradients", title="cost", yscale="log")
