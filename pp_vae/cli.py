@@ -30,15 +30,26 @@ def _course(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    import warnings
+
     from pp_vae.files import atomic_write_text
     from pp_vae.inference.comparison import compare
+    from pp_vae.stan.data_block import ExtraDataWarning
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    comparison = compare(
-        args.model, args.data, methods, draws=args.draws, seed=args.seed, extra_fields="ignore" if args.ignore_extra_data else "error"
-    )
+    extra_fields = "error" if args.strict_data else "ignore" if args.ignore_extra_data else "warn"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ExtraDataWarning)
+        comparison = compare(args.model, args.data, methods, draws=args.draws, seed=args.seed, extra_fields=extra_fields, psis=args.psis)
+    for warning in caught:
+        if issubclass(warning.category, ExtraDataWarning):
+            print(f"warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
     print(comparison.table())
     report = comparison.to_json()
+    for method, why in comparison.failed.items():
+        print(f"warning ({method}): could not run: {why}", file=sys.stderr)
     for method, result in report["methods"].items():
         for warning in result["diagnostics"].get("warnings", []):
             print(f"warning ({method}): {warning}", file=sys.stderr)
@@ -187,7 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     comp.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     comp.add_argument("--out", default=None, help="write the JSON report here")
-    comp.add_argument("--ignore-extra-data", action="store_true", help="drop data fields the program does not declare")
+    comp.add_argument(
+        "--psis", action="store_true", help="also show each approximation PSIS-resampled (corrected) beside its raw draws, with its k-hat"
+    )
+    extra = comp.add_mutually_exclusive_group()
+    extra.add_argument("--ignore-extra-data", action="store_true", help="drop data fields the program does not declare without a warning")
+    extra.add_argument(
+        "--strict-data", action="store_true", help="refuse data fields the program does not declare (default: drop them with a warning)"
+    )
     comp.set_defaults(handler=_compare)
 
     tr = commands.add_parser("train", help="train a VAE by SVI and write metrics.json, a checkpoint and figures")

@@ -31,7 +31,9 @@ def test_help_answers_at_once_with_the_registered_choices():
     )
     assert "{mlp,conv,linear}" in result.stdout
     assert time.perf_counter() - start < 10  # no torch, PyStan or Pyro import to list the options
-    assert "meanfield: mean-field Gaussian VI" in _cli("compare", "--help", timeout=60).stdout
+    compare_help = " ".join(_cli("compare", "--help", timeout=60).stdout.split())
+    assert "meanfield: mean-field Gaussian VI" in compare_help and "pathfinder: multi-path Pathfinder" in compare_help
+    assert "--psis" in compare_help and "--strict-data" in compare_help and "--ignore-extra-data" in compare_help
 
 
 # -- compare ----------------------------------------------------------------------------------------
@@ -81,7 +83,7 @@ def test_compare_with_meanfield_writes_khat_and_the_exact_posterior(tmp_path):
     report = json.loads(out.read_text())
     assert set(report) == {"model", "parameters", "methods", "exact"} and set(report["methods"]) == {"nuts", "meanfield"}
     meanfield = report["methods"]["meanfield"]
-    assert set(meanfield) == {"seconds", "gradient_evaluations", "summary", "diagnostics", "khat"}
+    assert set(meanfield) == {"seconds", "gradient_evaluations", "summary", "diagnostics", "khat", "density_evaluations"}
     assert set(meanfield["summary"]["theta"]) == SUMMARY_KEYS and meanfield["summary"]["theta"]["rhat"] is None
     # on logit(theta) the Beta(9, 5) posterior has exponential tails, a Gaussian q lighter ones: the weights
     # p/q are unbounded and k-hat says the tails are off (> 0.7)
@@ -90,14 +92,43 @@ def test_compare_with_meanfield_writes_khat_and_the_exact_posterior(tmp_path):
     assert "exact mean" in result.stdout and "meanfield mean" in result.stdout
 
 
-def test_compare_extra_data_field_is_named_with_the_way_out():
+@pytest.mark.slow
+def test_compare_takes_posteriordb_data_as_it_is_naming_the_ignored_fields(tmp_path):
     ref = reference("kidiq-kidscore_momiq")
-    result = _cli("compare", ref["program"], ref["data_path"], timeout=60)
+    out = tmp_path / "kidiq.json"
+    result = _cli("compare", ref["program"], ref["data_path"], "--methods", "laplace,meanfield", "--psis", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "warning: ignored data fields 'mom_hs', 'mom_hs_new', 'mom_iq_new', not declared in the program's data block "
+        "(declared: N, kid_score, mom_iq), as Stan ignores them"
+    ) in result.stderr.splitlines()
+    report = json.loads(out.read_text())
+    assert set(report) == {"model", "parameters", "methods"}
+    for method in ("laplace", "meanfield"):
+        entry = report["methods"][method]
+        # the contract's keys, and the added ones
+        assert set(entry) == {"seconds", "gradient_evaluations", "summary", "diagnostics", "khat", "density_evaluations", "psis"}
+        assert set(entry["psis"]) == {"summary", "khat", "khat_threshold", "effective_sample_size", "unique_draws"}
+        assert set(entry["psis"]["summary"]["beta[1]"]) == SUMMARY_KEYS and entry["psis"]["khat"] == entry["khat"]
+    # mean-field's collapse is flagged: the intercept's sd a sixth of the reference's, and k-hat above the threshold
+    meanfield = report["methods"]["meanfield"]
+    assert meanfield["summary"]["beta[1]"]["sd"] < 0.25 * ref["draws"]["beta[1]"].std()
+    assert meanfield["khat"] > meanfield["psis"]["khat_threshold"]
+    assert "meanfield+psis mean" in result.stdout and "warning (meanfield): k-hat" in result.stderr
+
+
+def test_compare_strict_data_refuses_undeclared_fields_and_ignore_silences_them():
+    ref = reference("kidiq-kidscore_momiq")
+    result = _cli("compare", ref["program"], ref["data_path"], "--strict-data", timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "error: data field 'mom_hs' is not declared in the program's data block (declared: N, kid_score, mom_iq); "
-        "remove it, or pass extra_fields='ignore' (pp-vae compare: --ignore-extra-data)"
+        "remove it, or pass extra_fields='warn' or 'ignore' to drop it as Stan does"
     )
+    result = _cli("compare", ref["program"], ref["data_path"], "--methods", "laplace", "--draws", "100", "--ignore-extra-data", timeout=300)
+    assert result.returncode == 0 and "ignored data field" not in result.stderr
+    result = _cli("compare", ref["program"], ref["data_path"], "--strict-data", "--ignore-extra-data", timeout=60)
+    assert result.returncode == 2 and "not allowed with argument" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -107,15 +138,23 @@ def test_compare_extra_data_field_is_named_with_the_way_out():
         ("beta_bernoulli", {"N": 2, "y": [0, 1]}, "error: data field 'alpha' is missing"),
         ("no_such_model", {}, "error: no Stan program named 'no_such_model'"),
         ("BAD", {"N": 1}, "error: Syntax error in 'bad.stan', line 2, column"),
+        ("DISCRETE", {"N": 1}, "error: Semantic error in 'discrete.stan', line 2, column 13 to column 19: Parameters cannot be integers."),
+        ("NO_PARAMETERS", {"x": 1.0}, "error: Stan program 'no_parameters' declares no parameters: there is nothing to infer"),
     ],
 )
 def test_compare_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path, program, data, message):
-    if program == "BAD":
-        program = tmp_path / "bad.stan"
-        program.write_text("data { int N; }\nparameters { real mu }\nmodel { mu ~ normal(0, 1); }\n")
+    texts = {
+        "BAD": "data { int N; }\nparameters { real mu }\nmodel { mu ~ normal(0, 1); }\n",
+        "DISCRETE": "data { int N; }\nparameters { int k; }\nmodel { }\n",
+        "NO_PARAMETERS": "data { real x; }\ngenerated quantities { real y = x; }\n",
+    }
+    if program in texts:
+        path = tmp_path / f"{program.lower()}.stan"
+        path.write_text(texts[program])
+        program = path
     data_path = tmp_path / "data.json"
     data_path.write_text(json.dumps(data))
-    result = _cli("compare", program, data_path, timeout=60)
+    result = _cli("compare", program, data_path, "--methods", "laplace,fullrank,pathfinder", timeout=60)
     assert result.returncode == 2
     assert result.stderr.startswith(message) and len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr

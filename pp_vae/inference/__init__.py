@@ -1,9 +1,14 @@
 """Lectures 2-3: posterior inference. Every method returns the one result type (ArviZ's DataTree).
 
-NUTS (:func:`fit_nuts`), random-walk Metropolis (:func:`fit_metropolis`), mean-field VI on a Pyro model
-(:func:`fit_meanfield`) or any Stan program (:func:`fit_stan_meanfield`); PSIS k-hat; and
+NUTS (:func:`fit_nuts`), random-walk Metropolis (:func:`fit_metropolis`), mean-field SVI on a Pyro model
+(:func:`fit_meanfield`), and the ladder of approximations on any Stan program: Laplace
+(:func:`fit_laplace`), Gaussian VI (:func:`fit_gaussian_vi`: mean-field, low-rank, full-rank), a
+normalising flow (:func:`fit_flow`) and Pathfinder (:func:`fit_pathfinder`), each also as an algorithm on
+any log density (:func:`approximate_laplace`, :func:`approximate_gaussian_vi`, :func:`approximate_flow`,
+:func:`approximate_pathfinder`, :func:`approximate_multipath_pathfinder`); PSIS to grade and correct them; and
 :func:`compare`, which puts any of them side by side. Lecture 9 joins VI and MCMC: simulation-based
-calibration of any method (:func:`simulation_based_calibration`) and NeuTra (:func:`fit_neutra`).
+calibration of any method (:func:`simulation_based_calibration`, :func:`calibrate_stan`) and NeuTra
+(:func:`fit_neutra`).
 """
 
 from pp_vae._lazy import attach
@@ -17,9 +22,15 @@ __getattr__, __dir__, __all__ = attach(
         "metropolis": ["MetropolisResult", "random_walk_metropolis", "fit_metropolis"],
         "svi": ["run_svi", "guide_draws", "guide_log_weights"],
         "gradients": ["PerDrawGradients", "score_function_gradients", "reparameterised_gradients"],
-        "meanfield": ["fit_meanfield", "fit_stan_meanfield"],
+        "meanfield": ["fit_meanfield"],
         "stan_bridge": ["StanLogProb", "stan_bridge_model", "find_mode"],
-        "psis": ["pareto_khat", "khat_reading", "khat_threshold"],
+        "approximation": ["Approximation", "Target", "LogDensityGrad", "fit_stan", "to_result"],
+        "laplace": ["approximate_laplace", "fit_laplace"],
+        "gaussian_vi": ["approximate_gaussian_vi", "fit_gaussian_vi"],
+        "pathfinder": ["approximate_pathfinder", "approximate_multipath_pathfinder", "fit_pathfinder"],
+        "flow": ["approximate_flow", "fit_flow"],
+        "accuracy": ["against_reference", "wasserstein_1d"],
+        "psis": ["pareto_khat", "khat_reading", "khat_threshold", "psis_smooth", "psis_resample", "psis_resample_indices"],
         "comparison": ["Comparison", "Method", "METHODS", "compare"],
         "calibration": ["Calibration", "simulation_based_calibration", "calibrate_stan"],
         "neutra": ["fit_neutra", "fit_pyro_nuts"],

@@ -1,12 +1,10 @@
-"""Mean-field variational inference (lecture 3) in Pyro: on the bundled Pyro models, or on any Stan program.
+"""Mean-field variational inference (lecture 3) in Pyro, on the bundled Pyro models.
 
-* :func:`fit_meanfield` -- a bundled Pyro model with its hand-written mean-field guide or Pyro's
-  ``AutoNormal`` autoguide, fitted by SVI; draws come back under the Stan program's names.
-* :func:`fit_stan_meanfield` -- ``AutoNormal`` on Stan's unconstrained parameters of any program, with
-  Stan computing ``log p`` and its gradient (:mod:`pp_vae.inference.stan_bridge`).
-
-Both return the one result type (:mod:`pp_vae.inference.result`), with each draw's ``lp`` and
-``lp_approx`` so PSIS k-hat says how far ``q`` is from the posterior.
+:func:`fit_meanfield` fits a bundled Pyro model with its hand-written mean-field guide or Pyro's
+``AutoNormal`` autoguide by SVI; draws come back under the Stan program's names, as the one result type
+(:mod:`pp_vae.inference.result`), with each draw's ``lp`` and ``lp_approx`` so PSIS k-hat says how far ``q``
+is from the posterior. Mean-field VI on any Stan program, without Pyro's per-step overhead, is
+:func:`~pp_vae.inference.fit_gaussian_vi` (``family="meanfield"``).
 """
 
 from __future__ import annotations
@@ -15,20 +13,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import torch
 from pyro.infer import Trace_ELBO, TraceMeanField_ELBO
 from pyro.infer.autoguide import AutoNormal
-from pyro.infer.autoguide.initialization import init_to_value
 
-from pp_vae.inference.result import from_draws, from_flat_draws
-from pp_vae.inference.stan_bridge import find_mode, stan_bridge_model
+from pp_vae.inference.result import from_draws
 from pp_vae.inference.svi import guide_draws, run_svi
 from pp_vae.models.catalogue import MODELS, get_model
 from pp_vae.models.registry import as_tensors
-from pp_vae.stan.data_block import check_data
-from pp_vae.stan.density import StanDensity
-from pp_vae.stan.programs import StanProgram
 from pp_vae.validation import integer_at_least
 
 if TYPE_CHECKING:
@@ -98,46 +89,6 @@ def fit_meanfield(
         model=name,
         seconds=seconds,
         gradient_evaluations=None,
-        sample_stats={"lp": log_p[None], "lp_approx": log_q[None]},
-        elbo=elbo,
-    )
-
-
-def fit_stan_meanfield(
-    program: StanProgram,
-    data: dict[str, Any],
-    *,
-    steps: int = 1500,
-    lr: float = 0.02,
-    draws: int = 4000,
-    seed: int = 0,
-    progress: bool = False,
-) -> DataTree:
-    """Mean-field Gaussian VI on any Stan program (``AutoNormal`` on the unconstrained scale), by Pyro's SVI.
-
-    The guide starts at the posterior mode, then SVI maximises the ELBO with Stan's log density and
-    gradient. Draws are mapped back to Stan's named, constrained parameters (transformed parameters included).
-    """
-    integer_at_least("draws", draws)
-    density = StanDensity.of(program, check_data(program, data), seed=seed)
-    model = stan_bridge_model(density)
-    start = time.perf_counter()
-    mode = torch.as_tensor(find_mode(density), dtype=torch.get_default_dtype())
-    guide = AutoNormal(model, init_loc_fn=init_to_value(values={"u": mode}), init_scale=0.1)
-    elbo = run_svi(model, guide, steps=steps, lr=lr, loss=Trace_ELBO(), seed=seed, progress=progress, desc=f"VI {program.name}")
-    with torch.no_grad():  # q(u) = Normal(loc, scale), independent across coordinates
-        loc, scale = guide.locs.u.double().numpy(), guide.scales.u.double().numpy()
-    u = loc + scale * np.random.default_rng(seed).standard_normal((draws, density.dim))
-    log_q = (-0.5 * ((u - loc) / scale) ** 2 - np.log(scale) - 0.5 * np.log(2 * np.pi)).sum(-1)
-    log_p = np.array([density.log_prob(row) for row in u])
-    flat = {name: values[None] for name, values in density.constrain_draws(u).items()}
-    seconds = time.perf_counter() - start
-    return from_flat_draws(
-        flat,
-        method="meanfield",
-        model=program.name,
-        seconds=seconds,
-        gradient_evaluations=density.gradient_evaluations,
         sample_stats={"lp": log_p[None], "lp_approx": log_q[None]},
         elbo=elbo,
     )

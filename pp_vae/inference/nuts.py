@@ -29,7 +29,7 @@ def fit_nuts(
     warmup: int = 1000,
     seed: int = 0,
     progress: bool = False,
-    extra_fields: str = "error",
+    extra_fields: str = "warn",
     **nuts_args: Any,
 ) -> DataTree:
     """Sample ``model`` given ``data`` with Stan's NUTS; return the result type (:mod:`pp_vae.inference.result`).
@@ -48,7 +48,8 @@ def fit_nuts(
     progress
         Show PyStan's sampling progress (a first build always says it runs).
     extra_fields
-        What to do with data fields the program does not declare (see :func:`pp_vae.stan.check_data`).
+        What to do with data fields the program does not declare: ``"warn"`` (drop them with an
+        :class:`~pp_vae.stan.ExtraDataWarning`), ``"ignore"`` or ``"error"`` (see :func:`pp_vae.stan.check_data`).
     nuts_args
         Passed to Stan's sampler, e.g. ``delta=0.95`` (adapt delta), ``max_depth=12``.
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from pp_vae.models import beta_bernoulli, correlated_gaussian, eight_schools, logistic_regression, normal_known_variance
+from pp_vae.models import (
+    banana,
+    beta_bernoulli,
+    correlated_gaussian,
+    correlated_regression,
+    eight_schools,
+    logistic_regression,
+    normal_known_variance,
+)
 from pp_vae.models.registry import BundledModel
 
 MODELS: dict[str, BundledModel] = {
@@ -14,6 +22,8 @@ MODELS: dict[str, BundledModel] = {
         eight_schools.NONCENTERED,
         logistic_regression.MODEL,
         correlated_gaussian.MODEL,
+        correlated_regression.MODEL,
+        banana.MODEL,
     )
 }
 

@@ -19,7 +19,7 @@ __getattr__, __dir__, __all__ = attach(
             "interval_coverage",
         ],
         "mcmc": ["draws_vs_density", "trace_and_rank", "funnel", "bar_table"],
-        "vi": ["elbo_history", "marginals", "pair", "scaling"],
+        "vi": ["elbo_history", "marginals", "pair", "pair_panels", "scaling", "ladder"],
         "calibration": ["rank_histograms", "pit_ecdf"],
         "codes": ["bit_gradients", "rate_distortion", "indeterminacy"],
         "foundations": ["jensen_gap", "em_convergence", "linear_vae_training", "prior_sampling", "code_marginals"],

@@ -1,14 +1,18 @@
-"""Figures of lecture 3: the ELBO while optimising, marginals and pairs side by side, cost as the data grow."""
+"""Figures of lecture 3: the ELBO while optimising, marginals and pairs side by side, cost as the data grow, the ladder."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
 from pp_vae.bayes.conjugate import ContinuousDistribution
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def elbo_history(elbo: np.ndarray, reference: float | None = None, reference_label: str = "log evidence") -> Figure:
@@ -67,6 +71,28 @@ def pair(draws_by_method: dict[str, dict[str, np.ndarray]], x: str, y: str, max_
     return fig
 
 
+def pair_panels(
+    draws_by_method: dict[str, dict[str, np.ndarray]],
+    x: str,
+    y: str,
+    reference: dict[str, np.ndarray] | None = None,
+    reference_label: str = "reference",
+    max_points: int = 2000,
+) -> Figure:
+    """One joint scatter of ``x`` and ``y`` per method, side by side, over the reference draws in grey (where q misses p)."""
+    n = len(draws_by_method)
+    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.4), sharex=True, sharey=True, squeeze=False)
+    for i, (ax, (method, draws)) in enumerate(zip(axes[0], draws_by_method.items())):
+        if reference is not None:
+            ax.scatter(np.ravel(reference[x])[:max_points], np.ravel(reference[y])[:max_points], s=3, color="0.75", label=reference_label)
+        ax.scatter(np.ravel(draws[x])[:max_points], np.ravel(draws[y])[:max_points], s=3, alpha=0.4, color=f"C{i}", label=method)
+        ax.set(title=method, xlabel=x)
+        ax.legend(frameon=False, fontsize="x-small", markerscale=3, loc="upper center")
+    axes[0][0].set_ylabel(y)
+    fig.tight_layout()
+    return fig
+
+
 def scaling(sizes: dict[str, tuple[Sequence[int], Sequence[float]]]) -> Figure:
     """Seconds against data size per method (log-log): SVI with subsampling stays flat, NUTS grows."""
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
@@ -74,5 +100,46 @@ def scaling(sizes: dict[str, tuple[Sequence[int], Sequence[float]]]) -> Figure:
         ax.plot(ns, seconds, "o-", color=f"C{i}", label=label)
     ax.set(xscale="log", yscale="log", xlabel="rows N", ylabel="seconds", title="Cost as the data grow")
     ax.legend(frameon=False, fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def ladder(table: pd.DataFrame, title: str = "The ladder of approximations against NUTS") -> Figure:
+    """Per method: each parameter's sd ratio to NUTS, its mean error in NUTS sds, and the gradient evaluations it cost.
+
+    ``table`` is :meth:`pp_vae.inference.Comparison.tidy`'s, with NUTS among the methods; k-hat is written under each method.
+    """
+    rows = table[~table.method.isin(["nuts", "exact"])]
+    methods = list(dict.fromkeys(rows.method))
+    nuts_cost = float(table[table.method == "nuts"].gradient_evaluations.iloc[0])
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    for i, method in enumerate(methods):
+        own = rows[rows.method == method]
+        jitter = np.linspace(-0.15, 0.15, len(own)) if len(own) > 1 else np.zeros(1)
+        axes[0].scatter(i + jitter, own.sd_ratio_to_nuts, color=f"C{i}", s=18)
+        axes[1].scatter(i + jitter, own.mean_error_in_nuts_sd.abs(), color=f"C{i}", s=18)
+        axes[2].bar(i, own.gradient_evaluations.iloc[0], color=f"C{i}")
+    axes[0].axhspan(0.8, 1.2, color="0.9", zorder=0, label="0.8-1.2")
+    axes[0].axhline(1.0, color="k", lw=0.8)
+    axes[0].set(ylabel="sd / NUTS sd (each parameter, log scale)", title="spread", yscale="log")
+    ticks = [
+        t
+        for t in (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+        if 0.5 * np.nanmin(rows.sd_ratio_to_nuts) <= t <= 2 * np.nanmax(rows.sd_ratio_to_nuts)
+    ]
+    axes[0].set_yticks(ticks, [f"{t:g}" for t in ticks])
+    axes[0].minorticks_off()
+    axes[0].legend(frameon=False, fontsize="small")
+    axes[1].axhline(0.2, color="k", lw=0.8, ls="--", label="0.2 sd")
+    axes[1].set(ylabel="|mean - NUTS mean| / NUTS sd", title="location", ylim=(0, None))
+    axes[1].legend(frameon=False, fontsize="small")
+    axes[2].axhline(nuts_cost, color="k", lw=0.8, ls="--", label=f"NUTS: {nuts_cost:,.0f}")
+    axes[2].set(ylabel="log-density gradients", title="cost", yscale="log")
+    axes[2].legend(frameon=False, fontsize="small")
+    khats = {m: rows[rows.method == m].khat.iloc[0] for m in methods}
+    labels = [f"{m}\nk-hat {khats[m]:.2f}" if khats[m] is not None and np.isfinite(khats[m]) else m for m in methods]
+    for ax in axes:
+        ax.set_xticks(range(len(methods)), labels, fontsize="small")
+    fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -18,7 +18,7 @@ __getattr__, __dir__, __all__ = attach(
             "stan_name",
             "stanc_info",
         ],
-        "data_block": ["check_data", "validate_data", "parse_data_block"],
+        "data_block": ["check_data", "validate_data", "parse_data_block", "ExtraDataWarning"],
         "builds": ["build", "is_cached"],
         "density": ["StanDensity"],
     },

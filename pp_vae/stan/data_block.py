@@ -12,6 +12,7 @@ import ast
 import json
 import operator
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,13 @@ _DECLARATION = re.compile(
     r"\s*(?:<(?P<constraints>[^>]*)>)?\s*(?:\[(?P<dims>[^\]]*)\])?\s*(?P<name>[A-Za-z]\w*)\s*$",
     re.S,
 )
+
+
+EXTRA_FIELDS = ("warn", "ignore", "error")
+
+
+class ExtraDataWarning(UserWarning):
+    """Data fields the program does not declare were ignored (as Stan ignores them); the message names them."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +176,7 @@ def _index(flat_index: int, shape: tuple[int, ...]) -> str:
     return "[" + ", ".join(str(i + 1) for i in np.unravel_index(flat_index, shape)) + "]" if shape else ""
 
 
-def validate_data(code: str, data: dict[str, Any], info: dict[str, Any] | None = None, extra_fields: str = "error") -> dict[str, Any]:
+def validate_data(code: str, data: dict[str, Any], info: dict[str, Any] | None = None, extra_fields: str = "warn") -> dict[str, Any]:
     """Check ``data`` against the program's data block; return it with ints as ints and arrays as NumPy.
 
     Parameters
@@ -181,9 +189,10 @@ def validate_data(code: str, data: dict[str, Any], info: dict[str, Any] | None =
         stanc's ``--info`` output (names, int or real, number of dimensions): the fallback when a
         declaration is beyond this module's reader.
     extra_fields
-        ``"error"`` (default): a field the program does not declare is an error, since it is
-        usually a typo; ``"ignore"``: drop it, as Stan itself does (posteriordb data files
-        share fields between programs).
+        What to do with fields the program does not declare. ``"warn"`` (default): drop them, as Stan
+        itself does, with an :class:`ExtraDataWarning` naming them (posteriordb shares data files between
+        programs, so they carry fields a given program does not use; a misspelt field is caught anyway,
+        as a *missing* declared one); ``"ignore"``: drop them silently; ``"error"``: refuse them.
     """
     if not isinstance(data, dict):
         raise ValueError(f"data must be a dict of field name -> value, got {type(data).__name__}")
@@ -198,14 +207,22 @@ def validate_data(code: str, data: dict[str, Any], info: dict[str, Any] | None =
             for name, spec in info["inputs"].items()
         ]
     declared = {d.name: d for d in declarations}
-    if extra_fields not in ("error", "ignore"):
-        raise ValueError(f"extra_fields must be 'error' or 'ignore', got {extra_fields!r}")
+    if extra_fields not in EXTRA_FIELDS:
+        raise ValueError(f"extra_fields must be one of {', '.join(map(repr, EXTRA_FIELDS))}, got {extra_fields!r}")
     unknown = sorted(set(data) - set(declared))
+    names = ", ".join(declared) or "none"
     if unknown and extra_fields == "error":
-        names = ", ".join(declared) or "none"
         raise ValueError(
             f"data field {unknown[0]!r} is not declared in the program's data block (declared: {names}); "
-            "remove it, or pass extra_fields='ignore' (pp-vae compare: --ignore-extra-data)"
+            "remove it, or pass extra_fields='warn' or 'ignore' to drop it as Stan does"
+        )
+    if unknown and extra_fields == "warn":
+        fields = ", ".join(repr(name) for name in unknown)
+        warnings.warn(
+            f"ignored data field{'s' if len(unknown) > 1 else ''} {fields}, not declared in the program's data block "
+            f"(declared: {names}), as Stan ignores them",
+            ExtraDataWarning,
+            stacklevel=3,
         )
     clean: dict[str, Any] = {}
     for d in declarations:
@@ -278,8 +295,12 @@ def _is_number(text: str) -> bool:
         return False
 
 
-def check_data(program: StanProgram, data: dict[str, Any] | str | Path, extra_fields: str = "error") -> dict[str, Any]:
-    """Load ``data`` (a dict or a path to Stan JSON) and validate it against ``program``'s data block."""
+def check_data(program: StanProgram, data: dict[str, Any] | str | Path, extra_fields: str = "warn") -> dict[str, Any]:
+    """Load ``data`` (a dict or a path to Stan JSON) and validate it against ``program``'s data block.
+
+    Undeclared fields are dropped with an :class:`ExtraDataWarning` (``extra_fields="warn"``), silently
+    (``"ignore"``) or refused (``"error"``): see :func:`validate_data`.
+    """
     if isinstance(data, (str, Path)):
         path = Path(data)
         if not path.is_file():

@@ -1,9 +1,11 @@
 """Data checked against a Stan data block before any build: each problem names the field."""
 
+import warnings
+
 import numpy as np
 import pytest
 
-from pp_vae.stan.data_block import block, evaluate, parse_data_block, validate_data
+from pp_vae.stan.data_block import ExtraDataWarning, block, evaluate, parse_data_block, validate_data
 
 PROGRAM = """
 // a data block with every kind of declaration the lectures use
@@ -42,7 +44,6 @@ def test_good_data_passes_and_ints_become_ints():
     "change, message",
     [
         ({"N": None}, r"data field 'N' is missing \(declared as `int<lower=0> N`\)"),
-        ({"Z": 1}, r"data field 'Z' is not declared in the program's data block \(declared: N, K, X, y, score, z, S, r\)"),
         ({"N": 2.5}, r"data field 'N' is declared int \(`int<lower=0> N`\) but holds 2.5"),
         ({"y": [0, 1, 0.5]}, r"data field 'y' is declared int .* but holds 0.5 at \[3\]"),
         ({"y": [0, 1]}, r"data field 'y' has shape \(2,\), but `array\[N\] int<lower=0, upper=1> y` declares shape \(3,\) \(N = 3\)"),
@@ -62,11 +63,24 @@ def test_each_bad_data_class_names_the_field(change, message):
         validate_data(PROGRAM, data)
 
 
-def test_extra_fields_can_be_ignored_as_stan_does():
-    clean = validate_data(PROGRAM, {**GOOD, "mom_hs": [1, 0]}, extra_fields="ignore")
-    assert "mom_hs" not in clean
-    with pytest.raises(ValueError, match="extra_fields must be 'error' or 'ignore'"):
-        validate_data(PROGRAM, GOOD, extra_fields="warn")
+def test_undeclared_fields_are_dropped_as_stan_does_with_a_warning_naming_them():
+    extra = {**GOOD, "mom_hs": [1, 0], "Z": 1}
+    with pytest.warns(ExtraDataWarning) as caught:
+        clean = validate_data(PROGRAM, extra)
+    assert len(caught) == 1 and str(caught[0].message) == (
+        "ignored data fields 'Z', 'mom_hs', not declared in the program's data block "
+        "(declared: N, K, X, y, score, z, S, r), as Stan ignores them"
+    )
+    assert set(clean) == set(GOOD)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "ignore": no warning at all
+        assert set(validate_data(PROGRAM, extra, extra_fields="ignore")) == set(GOOD)
+    with pytest.raises(
+        ValueError, match=r"data field 'Z' is not declared in the program's data block \(declared: N, K, X, y, score, z, S, r\)"
+    ):
+        validate_data(PROGRAM, extra, extra_fields="error")
+    with pytest.raises(ValueError, match="extra_fields must be one of 'warn', 'ignore', 'error', got 'drop'"):
+        validate_data(PROGRAM, GOOD, extra_fields="drop")
 
 
 def test_evaluate_handles_simple_size_expressions():

@@ -26,8 +26,10 @@ def test_unknown_program_names_the_choices(tmp_path):
 
 def test_bundled_programs_are_found_and_compile():
     assert stan.available_programs() == [
+        "banana",
         "beta_bernoulli",
         "correlated_gaussian",
+        "correlated_regression",
         "eight_schools_centered",
         "eight_schools_noncentered",
         "logistic_regression",
