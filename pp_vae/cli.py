@@ -1,7 +1,7 @@
 """The ``pp-vae`` command: parse, call the package, print.
 
-``course`` runs the lectures, ``compare`` puts inference methods side by side, ``train`` trains a VAE,
-``homework`` releases and grades the assignments.
+``course`` runs the lectures, ``compare`` puts inference methods side by side, ``calibrate`` checks one by
+simulation-based calibration, ``train`` trains a VAE, ``homework`` releases and grades the assignments.
 
 Choices (methods, VAE kinds, likelihoods) come from the package's registries; nothing heavy is
 imported until a subcommand runs, so ``pp-vae --help`` answers at once.
@@ -55,6 +55,46 @@ def _compare(args: argparse.Namespace) -> int:
             print(f"warning ({method}): {warning}", file=sys.stderr)
     if args.out:
         print(f"wrote {atomic_write_text(args.out, json.dumps(report, indent=2))}")
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from pp_vae.inference.calibration import calibrate_stan
+    from pp_vae.plots.vi_meets_mcmc import pit_ecdf, rank_histograms
+
+    parameters = [p.strip() for p in args.parameters.split(",") if p.strip()] if args.parameters else None
+    calibration = calibrate_stan(
+        args.model,
+        args.design,
+        simulator=args.simulator,
+        method=args.method,
+        simulations=args.simulations,
+        draws=args.draws,
+        parameters=parameters,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    calibration.to_json(out / "calibration.json")
+    for name, figure in (("ranks.png", rank_histograms(calibration)), ("pit_ecdf.png", pit_ecdf(calibration))):
+        figure.savefig(out / name, dpi=110, bbox_inches="tight")
+        plt.close(figure)
+    seconds = f"{calibration.seconds:.0f} s"
+    print(f"{calibration.method}: {calibration.simulations} simulations, ranks among {calibration.draws} draws ({seconds})")
+    print(f"{'parameter':<16} {'uniformity p':>12} {'symmetry p':>11} {'outer tenths':>13}")
+    for name, row in calibration.table().items():
+        flag = "  <- miscalibrated at 0.001" if min(row["uniformity_p"], row["symmetry_p"]) < 0.001 else ""
+        print(f"{name:<16} {row['uniformity_p']:>12.3g} {row['symmetry_p']:>11.3g} {row['outer_tenths']:>13.2f}{flag}")
+    print("outer tenths: the share of ranks in the lowest or highest tenth, 0.2 if calibrated (higher: too narrow)")
+    for failure in calibration.failures:
+        print(f"warning: a fit failed and was left out: {failure}", file=sys.stderr)
+    print(f"wrote {out / 'calibration.json'}, {out / 'ranks.png'} and {out / 'pit_ecdf.png'}")
     return 0
 
 
@@ -207,6 +247,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict-data", action="store_true", help="refuse data fields the program does not declare (default: drop them with a warning)"
     )
     comp.set_defaults(handler=_compare)
+
+    cal = commands.add_parser("calibrate", help="simulation-based calibration of an inference method on a Stan model")
+    cal.add_argument("model", help="a program name in stan_models/ or a path to a .stan file")
+    cal.add_argument(
+        "design", nargs="?", default=None, help="the data the simulator reads, Stan JSON (default: a bundled model's example data)"
+    )
+    cal.add_argument(
+        "--simulator",
+        default=None,
+        help="a Stan program with no parameters whose generated quantities draw the model's parameters from their prior "
+        "and its data given them (default: the bundled model's)",
+    )
+    cal.add_argument("--method", default="nuts", choices=list(METHODS), help=f"{_choices(METHODS)} (default: nuts)")
+    cal.add_argument("--simulations", type=_positive_int, default=100, help="simulated datasets (default: 100)")
+    cal.add_argument("--draws", type=_positive_int, default=99, help="posterior draws each truth is ranked among (default: 99)")
+    cal.add_argument("--parameters", default=None, help="comma-separated Stan names to rank, e.g. mu,tau (default: all)")
+    cal.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    cal.add_argument("--out", default="build/calibration", help="output folder (default: build/calibration)")
+    cal.add_argument("--quiet", action="store_true", help="no progress bar")
+    cal.set_defaults(handler=_calibrate)
 
     tr = commands.add_parser("train", help="train a VAE by SVI and write metrics.json, a checkpoint and figures")
     tr.add_argument("--dataset", default="digits", help="digits (embedded default) or mnist:DIR (four IDX files)")

@@ -92,6 +92,35 @@ def test_compare_with_meanfield_writes_khat_and_the_exact_posterior(tmp_path):
     assert "exact mean" in result.stdout and "meanfield mean" in result.stdout
 
 
+# -- calibrate --------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_calibrate_finds_meanfield_too_narrow_on_tau_and_writes_its_report(tmp_path):
+    result = _cli(
+        "calibrate", "eight_schools_noncentered", "--method", "meanfield", "--simulations", "100", "--parameters", "mu,tau",
+        "--quiet", "--out", tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "calibration.json").read_text())
+    assert report["method"] == "meanfield" and report["simulations"] == 100 and set(report["parameters"]) == {"mu", "tau"}
+    assert all(len(ranks) == 100 and max(ranks) <= 99 for ranks in report["ranks"].values())
+    tau = report["parameters"]["tau"]
+    # mean-field VI under-disperses tau (Yao et al. 2018): the truth lands in the outer tenths of its draws far
+    # more often than the 20% a calibrated method gives (binomial sd sqrt(0.2 * 0.8 / 100) = 0.04)
+    assert tau["uniformity_p"] < 1e-4 and tau["outer_tenths"] - 0.2 > 5 * 0.04
+    assert "tau" in result.stdout and "miscalibrated" in result.stdout
+    assert (tmp_path / "ranks.png").stat().st_size > 10_000 and (tmp_path / "pit_ecdf.png").stat().st_size > 10_000
+
+
+def test_calibrate_without_a_simulator_says_how_to_write_one(tmp_path):
+    result = _cli("calibrate", "correlated_gaussian", "--quiet", "--out", tmp_path, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "'correlated_gaussian' has no bundled simulator" in result.stderr
+    bad = _cli("calibrate", "eight_schools_noncentered", "--method", "gibbs", timeout=60)
+    assert bad.returncode == 2 and "invalid choice: 'gibbs'" in bad.stderr
+
+
 @pytest.mark.slow
 def test_compare_takes_posteriordb_data_as_it_is_naming_the_ignored_fields(tmp_path):
     ref = reference("kidiq-kidscore_momiq")

@@ -7,8 +7,8 @@ normalising flow (:func:`fit_flow`) and Pathfinder (:func:`fit_pathfinder`), eac
 any log density (:func:`approximate_laplace`, :func:`approximate_gaussian_vi`, :func:`approximate_flow`,
 :func:`approximate_pathfinder`, :func:`approximate_multipath_pathfinder`); PSIS to grade and correct them; and
 :func:`compare`, which puts any of them side by side. Lecture 9 joins VI and MCMC: simulation-based
-calibration of any method (:func:`simulation_based_calibration`, :func:`calibrate_stan`) and NeuTra
-(:func:`fit_neutra`).
+calibration of any method (:func:`simulation_based_calibration`, :func:`calibrate_stan`), VI as NUTS's
+warm-up (:func:`warm_started_nuts`, :func:`warmup_sweep`) and NeuTra (:func:`fit_neutra`).
 """
 
 from pp_vae._lazy import attach
@@ -34,5 +34,6 @@ __getattr__, __dir__, __all__ = attach(
         "comparison": ["Comparison", "Method", "METHODS", "compare"],
         "calibration": ["Calibration", "simulation_based_calibration", "calibrate_stan"],
         "neutra": ["fit_neutra", "fit_pyro_nuts"],
+        "warm_start": ["warm_started_nuts", "warmup_sweep", "WarmupRun", "shortest_converged_warmup", "inits_from"],
     },
 )

@@ -129,9 +129,9 @@ def simulation_based_calibration(
     ``simulate`` is a function of a generator, or the simulated worlds themselves (``(truth, data)`` pairs, as
     :func:`pp_vae.stan.simulate.stan_simulations` makes; then ``simulations`` is their number). Simulation ``i``
     uses the generator ``default_rng([seed, i])`` and fits with seed ``seed * 100_003 + i``, so
-    a run is reproducible and any one simulation can be rerun alone. ``workers`` fits run side by side in
-    threads (Stan and torch release the interpreter while they compute). A fit that raises is recorded in
-    ``failures`` and left out.
+    a run is reproducible and any one simulation can be rerun alone. With ``workers > 1`` fits run side by side
+    in threads, for fits that are pure Python, NumPy or torch; never for Stan fits (see :func:`calibrate_stan`).
+    A fit that raises is recorded in ``failures`` and left out.
     """
     import time
 
@@ -151,15 +151,10 @@ def simulation_based_calibration(
             assert callable(simulate)
             truth, data = simulate(np.random.default_rng([seed, i]))
         failure = None
-        for _attempt in range(2):  # a busy port or file (Stan's local server, under parallel fits) is worth one more try
-            try:
-                result = fit(data, seed * 100_003 + i)
-                failure = None
-                break
-            except Exception as error:  # noqa: BLE001 - recorded and reported, never lost
-                failure = f"simulation {i}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-                if not isinstance(error, OSError):
-                    break
+        try:
+            result = fit(data, seed * 100_003 + i)
+        except Exception as error:  # noqa: BLE001 - recorded and reported, never lost
+            failure = f"simulation {i}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
         if failure is not None:
             return {}, {}, "", failure
         samples = flat_draws(result)
@@ -175,8 +170,11 @@ def simulation_based_calibration(
         return ranks, quantiles, info(result).method, None
 
     began = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=integer_at_least("workers", workers)) as pool:
-        outcomes = list(tqdm(pool.map(one, range(simulations)), total=simulations, desc="calibration", disable=not progress))
+    if integer_at_least("workers", workers) == 1:  # in the calling thread
+        outcomes = [one(i) for i in tqdm(range(simulations), desc="calibration", disable=not progress)]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            outcomes = list(tqdm(pool.map(one, range(simulations)), total=simulations, desc="calibration", disable=not progress))
     failures = [error for *_, error in outcomes if error]
     kept = [outcome for outcome in outcomes if outcome[3] is None]
     if not kept:
@@ -201,7 +199,6 @@ def calibrate_stan(
     simulations: int = 100,
     draws: int = 99,
     parameters: Iterable[str] | None = None,
-    workers: int = 1,
     seed: int = 0,
     progress: bool = True,
 ) -> Calibration:
@@ -211,6 +208,10 @@ def calibrate_stan(
     their prior and its data given them (:mod:`pp_vae.stan.simulate`); bundled models bring their own. ``design``
     is the data the simulator reads (sizes, covariates, known scales): a dict or a JSON file; bundled models
     default to their example data. Each fit returns about ten times ``draws`` draws, thinned to ``draws`` for the ranks.
+
+    The fits run one after another in the calling thread (NUTS's chains still run in parallel processes): a
+    compiled Stan model used from a second thread leaves httpstan's extension module in a state that crashes the
+    interpreter at its next in-process use (measured here: a segmentation fault in ``log_prob``).
     """
     from pp_vae.inference.comparison import METHODS
     from pp_vae.models import MODELS
@@ -243,6 +244,4 @@ def calibrate_stan(
     def fit(data: dict[str, Any], fit_seed: int) -> DataTree:
         return run(program, check_data(program, data, extra_fields="ignore"), draws=per_chain, seed=fit_seed, progress=False)
 
-    return simulation_based_calibration(
-        worlds, fit, draws=draws, parameters=parameters, seed=seed, workers=workers, method=method, progress=progress
-    )
+    return simulation_based_calibration(worlds, fit, draws=draws, parameters=parameters, seed=seed, method=method, progress=progress)

@@ -56,14 +56,15 @@ def precision_cholesky(hessian: np.ndarray) -> np.ndarray:
     """Lower Cholesky factor ``R`` of the precision ``-H = R R^T``; a ``ValueError`` when ``-H`` is not positive definite."""
     if not np.all(np.isfinite(hessian)):
         raise ValueError("the Hessian of log p at the mode is not finite")
-    try:
-        return np.linalg.cholesky(-hessian)
-    except np.linalg.LinAlgError:
-        smallest = float(np.linalg.eigvalsh(-hessian).min())
+    eigenvalues = np.linalg.eigvalsh(-hessian)
+    # positive definite, and not merely in rounding: a condition number past 1e14 is a flat direction (centred eight
+    # schools' funnel neck, where log p grows without bound as tau -> 0), whose "covariance" would be astronomical
+    if eigenvalues.min() <= 1e-14 * max(eigenvalues.max(), 0.0):
         raise ValueError(
-            f"the negative Hessian of log p at the optimum is not positive definite (smallest eigenvalue {smallest:.3g}): "
-            "there is no proper mode to centre a Laplace approximation on"
-        ) from None
+            f"the negative Hessian of log p at the optimum is not positive definite (smallest eigenvalue {eigenvalues.min():.3g}, "
+            f"largest {eigenvalues.max():.3g}): there is no proper mode to centre a Laplace approximation on"
+        )
+    return np.linalg.cholesky(-hessian)
 
 
 def approximate_laplace(

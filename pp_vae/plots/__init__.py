@@ -20,7 +20,7 @@ __getattr__, __dir__, __all__ = attach(
         ],
         "mcmc": ["draws_vs_density", "trace_and_rank", "funnel", "bar_table"],
         "vi": ["elbo_history", "marginals", "pair", "pair_panels", "scaling", "ladder"],
-        "calibration": ["rank_histograms", "pit_ecdf"],
+        "vi_meets_mcmc": ["rank_histograms", "pit_ecdf", "warmup_sweep", "latent_posteriors", "iwae_to_truth"],
         "codes": ["bit_gradients", "rate_distortion", "indeterminacy"],
         "foundations": ["jensen_gap", "em_convergence", "linear_vae_training", "prior_sampling", "code_marginals"],
         "vae": [

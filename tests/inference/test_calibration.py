@@ -69,8 +69,15 @@ def test_a_failing_fit_is_reported_not_lost(tmp_path):
 def test_nuts_is_calibrated_on_the_noncentred_eight_schools():
     from pp_vae.inference.calibration import calibrate_stan
 
-    result = calibrate_stan("eight_schools_noncentered", simulations=100, draws=99, workers=2, seed=0, progress=False)
+    result = calibrate_stan("eight_schools_noncentered", simulations=100, draws=99, seed=0, progress=False)
     assert result.method == "nuts" and result.simulations == 100 and not result.failures
     for name in ("mu", "tau", "theta[1]"):
         # ten bins of ten expected ranks each: at the 0.001 level a calibrated sampler fails one time in a thousand
         assert result.uniformity_p_value(name) > 0.001, name
+    # the same compiled model still works in-process afterwards (fits run from a worker thread once crashed it here)
+    from pp_vae.models import get_model
+    from pp_vae.stan import StanDensity, check_data, load_program
+
+    program = load_program("eight_schools_noncentered")
+    density = StanDensity.of(program, check_data(program, get_model(program.name).example_data))
+    assert density.dim == 10 and np.isfinite(density.log_prob(np.zeros(10)))
