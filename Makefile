@@ -5,7 +5,8 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.pp-vae-installed
 OUT     ?= build/course
-PYTEST_ARGS ?=
+# two test processes (CI has 2 cores), each notebook or test module kept whole on one of them, one thread each
+PYTEST_ARGS ?= -n 2 --dist loadscope
 COURSE  ?= build/homework
 SUBMISSIONS ?= submissions
 
@@ -35,7 +36,7 @@ test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest $(PYTEST_ARGS)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

@@ -1,10 +1,11 @@
 """NeuTra against plain NUTS on the centred eight schools (Pyro's NUTS for both, target acceptance 0.9), over seeds.
 
 For each seed: plain NUTS, and NeuTra (AutoIAFNormal, 2 flows, 5000 SVI steps, then NUTS in the flow's base space),
-4 chains of 1000 draws after 1000 warm-up. Per run: divergences, gradient evaluations, ESS of tau per 1000 gradient
-evaluations, and tau's posterior mean against NUTS on the non-centred program (Stan, 4 x 10,000 draws).
+CHAINS chains of DRAWS draws after as many warm-up iterations (default 4 x 1000). Per run: divergences, gradient
+evaluations, ESS of tau per 1000 gradient evaluations, and tau's posterior mean against NUTS on the non-centred
+program (Stan, 4 x 10,000 draws).
 
-Run: .venv/bin/python benchmarks/neutra.py [seeds]
+Run: .venv/bin/python benchmarks/neutra.py [seeds] [chains] [draws]
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pp_vae.models import get_model  # noqa: E402
 from pp_vae.models.registry import as_tensors  # noqa: E402
 
 
-def main(seeds: int) -> None:
+def main(seeds: int = 3, chains: int = 4, draws: int = 1000) -> None:
     model = get_model("eight_schools_centered")
     data = as_tensors(model.example_data)
     reference = summary(fit_nuts("eight_schools_noncentered", model.example_data, draws=10_000, chains=4, seed=1), ["tau", "mu"])
@@ -34,7 +35,7 @@ def main(seeds: int) -> None:
         ]:
             start = time.perf_counter()
             result = fit(
-                model.pyro_model, data, name=model.name, draws=1000, warmup=1000, chains=4, seed=seed, target_accept=0.9, **options
+                model.pyro_model, data, name=model.name, draws=draws, warmup=draws, chains=chains, seed=seed, target_accept=0.9, **options
             )
             table, details = summary(result, ["tau", "mu"]), info(result)
             rows.append(
@@ -53,12 +54,12 @@ def main(seeds: int) -> None:
             )
             print(rows[-1], flush=True)
     record(
-        "NeuTra vs plain NUTS, centred eight schools (Pyro NUTS, target acceptance 0.9)",
+        f"NeuTra vs plain NUTS, centred eight schools (Pyro NUTS, target acceptance 0.9, {chains} x {draws} draws)",
         rows,
-        f".venv/bin/python benchmarks/neutra.py {seeds}",
+        f".venv/bin/python benchmarks/neutra.py {seeds} {chains} {draws}",
         notes="The reference tau mean is Stan's NUTS on the non-centred program (4 x 10,000 draws).",
     )
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3)
+    main(*(int(arg) for arg in sys.argv[1:4]))

@@ -108,9 +108,15 @@ def latent_posteriors(
         ax.plot(draws[:, 0], draws[:, 1], ".", color="k", markersize=1.2, alpha=0.35)
         mean, cov = encoder[i]
         q = log_normal_density(np.stack([z1, z2], -1), mean, cov)
-        ax.contour(z1, z2, q, levels=_hdr_levels(q, (0.9, 0.5)), colors="C3", linewidths=1.2)
+        ax.contour(z1, z2, q, levels=_hdr_levels(q, (0.9, 0.5)), colors="C3", linewidths=1.2, linestyles="solid")
         if flow_log_q is not None:
             ax.contour(z1, z2, flow_log_q[i], levels=_hdr_levels(flow_log_q[i], (0.9, 0.5)), colors="C2", linewidths=1.2, linestyles="--")
+        # zoom on the posterior and the encoder's q: 4.5 posterior sds round the exact mean, widened to hold q's 3 sds
+        centre, covariance = grid.moments()
+        spread = 4.5 * np.sqrt(np.diag(covariance))
+        low = np.minimum(centre - spread, mean - 3 * np.sqrt(np.diag(cov)))
+        high = np.maximum(centre + spread, mean + 3 * np.sqrt(np.diag(cov)))
+        ax.set(xlim=(low[0], high[0]), ylim=(low[1], high[1]))
         ax.set(xlabel="z[1]", ylabel="z[2]" if i == 0 else None, title=f"log p(x) = {grid.log_likelihood:.2f} nats")
     handles = [
         plt.Rectangle((0, 0), 1, 1, color="#6baed6", label="exact p(z|x), 50% / 90% (grid)"),

@@ -49,12 +49,32 @@ def is_cached(program: StanProgram) -> bool:
 
 def build(program: StanProgram, data: dict[str, Any], seed: int | None = None, verbose: bool = True) -> Any:
     """Compile ``program`` (cached by httpstan) and bind ``data``; say so while a first build runs."""
+    cached = is_cached(program)
+    with contextlib.nullcontext() if cached else _first_build_lock():  # one compiler at a time across processes
+        cached = is_cached(program)  # another process may have built it while this one waited
+        if verbose and not cached:
+            print(f"Building Stan program {program.name!r} (first build: about 35 s; cached afterwards)...", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        model = _build(program, data, seed)
+    if verbose and not cached:
+        print(f"Built {program.name!r} in {time.perf_counter() - start:.1f} s.", file=sys.stderr, flush=True)
+    return model
+
+
+def _first_build_lock() -> Any:
+    """A lock file shared by every process of this user, held while a program compiles.
+
+    Two first builds at once (parallel tests, two notebooks) would compile into httpstan's one cache side by
+    side, and each takes about 1.8 GB.
+    """
+    from filelock import FileLock
+
+    return FileLock(os.path.join(tempfile.gettempdir(), f"pp-vae-stan-build-{os.getuid() if hasattr(os, 'getuid') else 0}.lock"))
+
+
+def _build(program: StanProgram, data: dict[str, Any], seed: int | None) -> Any:
     import stan
 
-    cached = is_cached(program)
-    if verbose and not cached:
-        print(f"Building Stan program {program.name!r} (first build: about 35 s; cached afterwards)...", file=sys.stderr, flush=True)
-    start = time.perf_counter()
     try:
         with _quiet_console() as console:
             model = stan.build(program.code, data=_jsonable(data), random_seed=seed)
@@ -64,8 +84,6 @@ def build(program: StanProgram, data: dict[str, Any], seed: int | None = None, v
         raise ValueError(f"Stan rejected the data for {program.name!r}: {first_line(error)}") from None
     if model is None:
         raise KeyboardInterrupt
-    if verbose and not cached:
-        print(f"Built {program.name!r} in {time.perf_counter() - start:.1f} s.", file=sys.stderr, flush=True)
     return model
 
 
@@ -77,8 +95,8 @@ _CONSOLE = threading.Lock()
 def _quiet_console() -> Iterator[io.StringIO]:
     """Silence PyStan's console and the C++ compiler's warnings (written by a subprocess to fd 2).
 
-    Thread-safe: builds from several threads (a calibration run's workers) take turns, so none can leave
-    the process's stdout pointing at another's temporary file.
+    Thread-safe: builds from several threads take turns, so none can leave the process's stdout pointing at
+    another's temporary file.
     """
     console = io.StringIO()
     saved = []

@@ -8,6 +8,8 @@ one simulated world: ``(truth, data)``, the truth under Stan's flattened names (
 
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +65,9 @@ def stan_simulations(
     truth_bases = [name for name in parameter_names(target) if name in generated]
     if not truth_bases:
         raise ValueError(f"{sim.name!r} generates none of the parameters of {target.name!r} ({', '.join(parameter_names(target))})")
-    fit = build(sim, sim_data, seed=seed).fixed_param(num_chains=1, num_samples=simulations)  # seeded by build
+    posterior = build(sim, sim_data, seed=seed)  # seeded here
+    with contextlib.redirect_stderr(io.StringIO()):  # PyStan's "Sampling: 0%" progress lines
+        fit = posterior.fixed_param(num_chains=1, num_samples=simulations)
 
     def values(name: str) -> np.ndarray:  # shaped (*the quantity's dimensions, simulations)
         dims = tuple(fit.dims[fit.param_names.index(name)])
