@@ -172,8 +172,11 @@ def _homework(args: argparse.Namespace) -> int:
             print(
                 f"{grade.student:20} {grade.assignment:24} {grade.score:5.1f} / {grade.max_score:.0f}"
                 + (f"  ({grade.note})" if grade.note else "")
+                + (f"  + written answers to grade: {', '.join(grade.awaiting)}" if grade.awaiting else "")
             )
         print(f"graded {len(grades)} submission(s); export with: pp-vae homework export --course {course}")
+        if any(grade.awaiting for grade in grades):
+            print(f"grade the written answers in nbgrader's formgrader: cd {course} && jupyter lab  (then the Formgrader tab)")
         return 0
     print(f"wrote {homework.export_grades(Path(args.to), course)}")
     return 0

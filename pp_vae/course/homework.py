@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,10 @@ class Grade:
     score: float
     max_score: float
     note: str = ""
+    cells: dict[str, float] = field(default_factory=dict)
+    """Points per graded cell (``grade_id``); a written answer not graded by hand yet is absent."""
+    awaiting: tuple[str, ...] = ()
+    """Written answers (``grade_id``) still to be graded by hand, in nbgrader's formgrader or :func:`grade_written`."""
 
 
 def autograde(
@@ -158,8 +162,50 @@ def autograde(
                 score = gradebook.find_submission(grade.assignment, grade.student).score
             except MissingEntry:
                 score = 0.0
-            final.append(Grade(grade.student, grade.assignment, float(score), float(max_score), grade.note))
+            cells, awaiting = _cell_scores(gradebook, grade)
+            final.append(Grade(grade.student, grade.assignment, float(score), float(max_score), grade.note, cells, awaiting))
     return final
+
+
+def _cell_scores(gradebook: Any, grade: Grade) -> tuple[dict[str, float], tuple[str, ...]]:
+    """The points each graded cell earned in ``grade``'s submission, and the written answers still to grade by hand."""
+    from nbgrader.api import MissingEntry
+
+    try:
+        notebook = gradebook.find_submission_notebook(grade.assignment, grade.assignment, grade.student)
+    except MissingEntry:
+        return {}, ()
+    scores = {cell.name: float(cell.score) for cell in notebook.grades if cell.auto_score is not None or cell.manual_score is not None}
+    return scores, tuple(sorted(cell.name for cell in notebook.grades if cell.needs_manual_grade))
+
+
+def grade_written(course_dir: Path, student: str, assignment: str, cell: str, points: float, comment: str = "") -> None:
+    """Record the points a written answer earned, as nbgrader's formgrader does (for marks kept outside it).
+
+    ``cell`` is the answer cell's ``grade_id``; the points must lie between 0 and the cell's maximum. The export then
+    adds them to the autograded points.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(_database_url(course_dir)) as gradebook:
+        try:
+            notebook = gradebook.find_submission_notebook(assignment, assignment, student)
+        except MissingEntry:
+            raise ValueError(f"no graded submission of {assignment!r} by {student!r} in {course_dir}: autograde it first") from None
+        written = {g.name: g for g in notebook.grades if g.cell_type == "markdown"}
+        if cell not in written:
+            raise ValueError(f"{assignment} has no written answer {cell!r}; its written answers are {', '.join(sorted(written)) or 'none'}")
+        grade = written[cell]
+        if not 0 <= points <= grade.max_score:
+            raise ValueError(f"{assignment} {cell}: {points} points is outside 0..{grade.max_score:g}")
+        grade.manual_score = float(points)
+        grade.needs_manual_grade = False
+        gradebook.db.commit()
+        if comment:
+            for c in notebook.comments:
+                if c.name == cell:
+                    c.manual_comment = comment
+            gradebook.db.commit()
 
 
 def export_grades(to: Path, course_dir: Path = DEFAULT_COURSE) -> Path:
