@@ -79,7 +79,7 @@ def probability_vector(name: str, p: Any, atol: float = 1e-9) -> np.ndarray:
         raise ValueError(f"{name} must hold probabilities in [0, 1], got {array[bad[0]].item()!r} at index {bad[0]}")
     total = float(array.sum())
     if abs(total - 1.0) > atol:
-        raise ValueError(f"{name} must sum to 1, got a sum of {total:.6g}")
+        raise ValueError(f"{name} must sum to 1 (within {atol:g}), got a sum of {total!r} (off by {total - 1.0:.3g})")
     return array
 
 

@@ -53,7 +53,7 @@ def test_coin_entropy_peaks_at_one_half():
 @pytest.mark.parametrize(
     "p, message",
     [
-        ([0.5, 0.6], "p must sum to 1, got a sum of 1.1"),
+        ([0.5, 0.6], r"p must sum to 1 \(within 1e-09\), got a sum of 1.1 \(off by 0.1\)"),
         ([1.2, -0.2], r"p must hold probabilities in \[0, 1\], got 1.2 at index 0"),
         ([0.5, float("nan")], "p must be finite, got nan at index 1"),
     ],
