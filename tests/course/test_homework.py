@@ -1,7 +1,9 @@
-"""Homework through nbgrader: sources earn full marks, releases hide solutions and score zero, partial and
-broken submissions are graded, grades export as CSV."""
+"""Homework through nbgrader: sources earn full autograded marks and their written answers wait for the
+instructor, releases hide solutions, rubrics and hidden tests and score zero, a missing notebook is graded not
+crashed, and autograded plus written points add up in the CSV export. (Wrong answers: test_homework_mistakes.py.)"""
 
 import csv
+import re
 import shutil
 from pathlib import Path
 
@@ -22,14 +24,20 @@ def _cells(notebook: Path, kind: str) -> list:
     return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get(kind)]
 
 
+def _written(notebook: Path) -> list:
+    """The manually graded written answers: markdown cells that are both a solution and graded."""
+    return [c for c in _cells(notebook, "grade") if c.cell_type == "markdown" and c.metadata["nbgrader"].get("solution")]
+
+
+def _source(name: str) -> Path:
+    return ASSIGNMENTS / "source" / name / f"{name}.ipynb"
+
+
 def _solution_lines(source: Path) -> set[str]:
-    """The code lines between the solution markers that appear nowhere else (the answers students must not see)."""
-    given = {
-        line.strip()
-        for cell in nbformat.read(source, as_version=4).cells
-        if not cell.metadata.get("nbgrader", {}).get("solution")
-        for line in cell.source.splitlines()
-    }
+    """The code lines between the solution markers that the rest of the notebook does not show (the answers students must not see)."""
+    given = "\n".join(
+        cell.source for cell in nbformat.read(source, as_version=4).cells if not cell.metadata.get("nbgrader", {}).get("solution")
+    )
     lines, inside = set(), False
     for cell in _cells(source, "solution"):
         for line in cell.source.splitlines():
@@ -39,12 +47,12 @@ def _solution_lines(source: Path) -> set[str]:
                 inside = False
             elif inside and len(line.strip()) > 12:
                 lines.add(line.strip())
-    return lines - given
+    return {line for line in lines if line not in given}  # a line the question itself shows is no leak
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """Release every assignment, then autograde the instructor sources, the blank releases and the hw1 fixtures."""
+    """Release every assignment, then autograde the instructor sources, the blank releases and a missing notebook."""
     course = tmp_path_factory.mktemp("course")
     released = homework.release(course, assignments_dir=ASSIGNMENTS)
     submissions = tmp_path_factory.mktemp("submissions")
@@ -55,27 +63,44 @@ def graded(tmp_path_factory):
         ):
             (submissions / student / name).mkdir(parents=True)
             shutil.copy(notebook, submissions / student / name)
-    for student in ("partly_right", "raises", "no_notebook"):
-        shutil.copytree(FIXTURES / student, submissions / student)
+    shutil.copytree(FIXTURES / "no_notebook", submissions / "no_notebook")
     grades = homework.autograde(submissions, course, assignments_dir=ASSIGNMENTS)
     return course, released, {(g.student, g.assignment): g for g in grades}
 
 
-def test_there_is_an_assignment_for_each_of_lectures_1_to_4():
-    assert [name[:3] for name in NAMES] == ["hw1", "hw2", "hw3", "hw4"]
+def test_there_is_an_assignment_for_each_lecture_with_a_written_answer_and_its_rubric():
+    lectures = sorted(p.name[:2] for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert [name.split("_")[0] for name in NAMES] == [f"hw{int(n)}" for n in lectures]
     for name in NAMES:
-        source = ASSIGNMENTS / "source" / name / f"{name}.ipynb"
-        tests = _cells(source, "grade")
-        assert len(_cells(source, "solution")) >= 2 and len(tests) >= 2
+        source = _source(name)
+        tests = [c for c in _cells(source, "grade") if c.cell_type == "code"]
+        assert len(_cells(source, "solution")) >= 3 and len(tests) >= 2
         assert all("BEGIN HIDDEN TESTS" in cell.source for cell in tests), f"{name}: every check has hidden tests"
+        written = _written(source)
+        assert written, f"{name}: no written answer graded by hand"
+        for cell in written:
+            assert "**Model answer.**" in cell.source and "**Rubric (" in cell.source, f"{name}: {cell.metadata['nbgrader']['grade_id']}"
+            assert f"**Rubric ({cell.metadata['nbgrader']['points']} points)" in cell.source, "the rubric states the cell's points"
+        intro = nbformat.read(source, as_version=4).cells[0].source
+        line = next(iter(re.findall(r"Points: [^\n]*", intro)), "")
+        auto = sum(c.metadata["nbgrader"]["points"] for c in tests)
+        manual = sum(c.metadata["nbgrader"]["points"] for c in written)
+        stated = {int(n) for n in re.findall(r"\d+", line)}
+        assert {auto, manual, auto + manual} <= stated, f"{name}: the introduction's 'Points:' line states {auto} + {manual} points"
 
 
 @pytest.mark.slow
-def test_every_instructor_source_earns_full_marks(graded):
+def test_every_instructor_source_earns_every_autograded_point_and_waits_for_its_written_grade(graded):
     _, _, grades = graded
     for name in NAMES:
-        grade = grades["instructor", name]
-        assert grade.max_score >= 8 and grade.score == grade.max_score, grade
+        grade, source = grades["instructor", name], _source(name)
+        autograded = {
+            c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"] for c in _cells(source, "grade") if c.cell_type == "code"
+        }
+        written = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"] for c in _written(source)}
+        assert grade.cells == autograded, grade
+        assert set(grade.awaiting) == set(written) and grade.score == sum(autograded.values()), grade
+        assert grade.max_score == sum(autograded.values()) + sum(written.values()) >= 8
 
 
 @pytest.mark.slow
@@ -84,9 +109,12 @@ def test_released_notebooks_hold_no_solution_or_hidden_test(graded):
     for name in NAMES:
         text = (released[name] / f"{name}.ipynb").read_text()
         assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+        assert "**Rubric" not in text and "**Model answer" not in text, f"{name}: the rubric reached the students"
+        assert all(c.source.strip() == "YOUR ANSWER HERE" for c in _written(released[name] / f"{name}.ipynb"))
         leaked = [line for line in _solution_lines(ASSIGNMENTS / "source" / name / f"{name}.ipynb") if line in text]
         assert not leaked, f"{name}: solution lines in the release: {leaked}"
-        assert all("raise NotImplementedError()" in c.source for c in _cells(released[name] / f"{name}.ipynb", "solution"))
+        answers = [c for c in _cells(released[name] / f"{name}.ipynb", "solution") if c.cell_type == "code"]
+        assert all("raise NotImplementedError()" in c.source for c in answers)
 
 
 @pytest.mark.slow
@@ -109,21 +137,37 @@ def test_released_notebooks_score_zero(graded):
 
 
 @pytest.mark.slow
-def test_partly_right_and_broken_submissions_are_graded_not_crashed(graded):
+def test_a_missing_notebook_is_graded_zero_with_a_note_not_crashed(graded):
     _, _, grades = graded
-    # question 1 right (3 points); question 2's predictive wrong, so question 3's number is wrong too
-    assert grades["partly_right", "hw1_gamma_poisson"].score == 3
-    # questions 1 and 2 right (6 points); the question 3 cell raises
-    assert grades["raises", "hw1_gamma_poisson"].score == 6
     missing = grades["no_notebook", "hw1_gamma_poisson"]
     assert missing.score == 0 and "no hw1_gamma_poisson.ipynb in the submission" in missing.note
 
 
 @pytest.mark.slow
-def test_grades_export_as_csv_with_a_row_per_student_and_assignment(graded, tmp_path):
+def test_written_and_autograded_points_add_up_in_the_csv_export(graded, tmp_path):
     course, _, grades = graded
+    before = {
+        (r["student_id"], r["assignment"]): float(r["score"])
+        for r in csv.DictReader(homework.export_grades(tmp_path / "a.csv", course).open())
+    }
+    assert before["instructor", "hw2_hierarchical_stan"] == grades["instructor", "hw2_hierarchical_stan"].score  # autograded only
+    for name in NAMES:  # the instructor marks every model answer in full, as formgrader would
+        for cell in _written(_source(name)):
+            homework.grade_written(course, "instructor", name, cell.metadata["nbgrader"]["grade_id"], cell.metadata["nbgrader"]["points"])
+    homework.grade_written(course, "blank", "hw1_gamma_poisson", "q4-explain", 1.5, comment="half the mechanism")
     rows = list(csv.DictReader(homework.export_grades(tmp_path / "grades.csv", course).open()))
     scores = {(r["student_id"], r["assignment"]): float(r["score"]) for r in rows}
-    assert scores["instructor", "hw2_hierarchical_stan"] == grades["instructor", "hw2_hierarchical_stan"].max_score
-    assert scores["partly_right", "hw1_gamma_poisson"] == 3 and scores["no_notebook", "hw1_gamma_poisson"] == 0
-    assert {r["student_id"] for r in rows} == {"instructor", "blank", "partly_right", "raises", "no_notebook"}
+    for name in NAMES:
+        assert scores["instructor", name] == grades["instructor", name].max_score, name
+    assert scores["blank", "hw1_gamma_poisson"] == 1.5 and scores["no_notebook", "hw1_gamma_poisson"] == 0
+    assert {r["student_id"] for r in rows} == {"instructor", "blank", "no_notebook"}
+
+
+def test_a_written_grade_out_of_range_or_for_a_code_cell_is_refused_by_name(graded):
+    course, _, _ = graded
+    with pytest.raises(ValueError, match="outside 0..2"):
+        homework.grade_written(course, "instructor", "hw1_gamma_poisson", "q4-explain", 3)
+    with pytest.raises(ValueError, match="no written answer 'q1-tests'.*q4-explain"):
+        homework.grade_written(course, "instructor", "hw1_gamma_poisson", "q1-tests", 1)
+    with pytest.raises(ValueError, match="no graded submission .* by 'nobody'"):
+        homework.grade_written(course, "nobody", "hw1_gamma_poisson", "q4-explain", 1)
