@@ -14,7 +14,11 @@ Laplace's covariance (``2 d`` extra gradients), so the flow starts at Laplace's 
 layers are initialised to the identity) and learns only what is not Gaussian. Without a proper mode it
 starts at the initial point with ``L = I``. The step size is halved whenever the mean ELBO of a window of
 ``eval_every`` steps is not two standard errors above that of the window ``LAG`` windows back; the fit has
-converged when that happens a fourth time (after three halvings), or stops at ``max_steps``.
+converged when that happens a fourth time (after three halvings), or stops at ``max_steps``. It takes no
+step at all when the start already matches the target: when the log importance ratio ``log p - log q`` of
+``EXACT_CHECK`` draws from the start varies by less than ``EXACT_VARIANCE`` (nats squared), ``KL(q || p)``,
+about half that variance, is already below what the noisy steps would stir up. On a Gaussian posterior,
+where Laplace's start is right, this saves the three halvings' 300 steps (a tenth of the flow's time).
 
 The fit leaves no global state behind: torch's default dtype (float64 while it runs) and random state are
 restored, and it touches no Pyro parameter store.
@@ -55,6 +59,10 @@ FLOWS: tuple[str, ...] = ("iaf", "spline")
 LAG = 2
 """Windows over which the ELBO must rise (by two standard errors) for the step size to stay."""
 MAX_HALVINGS = 3
+EXACT_VARIANCE = 0.01
+"""The variance of ``log p - log q`` over the start's draws below which the start is taken to match the target."""
+EXACT_CHECK = 64
+"""Draws from the start on which that variance is estimated (its relative standard error is then about 0.18)."""
 
 
 @contextlib.contextmanager
@@ -211,8 +219,12 @@ def approximate_flow(
         per_step: list[float] = []
         window_var: list[float] = []
         windows_at_this_step = 0
-        with tqdm(total=max_steps, desc=f"{flow} flow", disable=not progress, leave=False) as bar:
-            for steps in range(1, max_steps + 1):
+        with torch.no_grad():  # the start (Laplace's Gaussian, the flow's layers the identity) may already be exact
+            u, log_q = push(torch.randn(EXACT_CHECK, d))
+            exact_start = bool(torch.var(log_density.apply(u) - log_q) < EXACT_VARIANCE)
+        converged = exact_start
+        with tqdm(total=max_steps, desc=f"{flow} flow", disable=not progress or exact_start, leave=False) as bar:
+            for steps in range(1, 0 if exact_start else max_steps + 1):
                 u, log_q = push(torch.randn(particles, d))
                 elbo = (log_density.apply(u) - log_q).mean()
                 optimiser.zero_grad()
@@ -257,6 +269,7 @@ def approximate_flow(
             "converged": converged,
             "steps": steps,
             "standardisation": how,
+            "exact_start": exact_start,
             "optimisation_gradients": optimisation_gradients,
         },
     )

@@ -56,3 +56,13 @@ def test_same_seed_same_fit_and_no_global_state_left_behind():
     assert spline.info["flow"] == "spline" and np.all(np.isfinite(spline.log_q))
     with pytest.raises(ValueError, match="flow must be one of iaf, spline, got 'maf'"):
         approximate_flow(banana(1.0), START, flow="maf")
+
+
+def test_a_flow_whose_start_already_matches_a_gaussian_target_takes_no_step_and_one_that_does_not_trains():
+    mean, covariance = equicorrelated(0.8)
+    exact = approximate_flow(gaussian(mean, covariance), np.ones(2), draws=4000, seed=2)
+    # Laplace's start is exact here: log p - log q is constant, so no step could improve q
+    assert exact.info["converged"] and exact.info["exact_start"] and exact.info["steps"] == 0
+    assert exact.log_weights.var() < 1e-6 and np.allclose(exact.mean(), mean, atol=5 / np.sqrt(4000))
+    curved = approximate_flow(banana(1.0), START, draws=200, seed=1, eval_every=25)
+    assert curved.info["steps"] >= 300  # the banana is not Gaussian: the three halvings' windows run
