@@ -13,7 +13,7 @@ SUBMISSIONS ?= submissions
 .PHONY: run test bench setup clean help homework-release homework-autograde homework-export
 
 help:
-	@echo "make run    set up .venv and run the whole course -> $(OUT)/index.html"
+	@echo "make run    set up .venv, run the whole course and build its site -> $(OUT)/site/index.html"
 	@echo "make test   set up .venv, lint (ruff) and type-check (mypy), run the test suite (unit tests + notebooks)"
 	@echo "make bench  set up .venv and run the benchmarks -> benchmarks/RESULTS.md"
 	@echo "make clean  remove build outputs (keeps .venv)"
@@ -36,6 +36,7 @@ test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	scripts/ensure-chromium
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

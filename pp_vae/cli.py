@@ -20,12 +20,15 @@ def _course(args: argparse.Namespace) -> int:
     from pp_vae.course.notebooks import default_notebooks_dir, run_course
 
     notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_dir()
-    results = run_course(notebooks, Path(args.out), progress=not args.quiet, timeout=args.timeout)
+    out = Path(args.out)
+    results = run_course(notebooks, out, progress=not args.quiet, timeout=args.timeout, execute=not args.no_execute)
     failed = [r for r in results if not r.ok]
     for r in failed:
         where = f"cell {r.failed_cell}" + (f" ({r.failed_source})" if r.failed_source else "")
         print(f"error: {r.notebook.name} failed in {where}: {r.error}", file=sys.stderr)
-    print(f"{len(results) - len(failed)} of {len(results)} notebooks ran; open {Path(args.out) / 'index.html'}")
+    ran = "published as saved" if args.no_execute else "ran"
+    print(f"{len(results) - len(failed)} of {len(results)} notebooks {ran}; summary in {out / 'summary.json'}")
+    print(f"course site built: open {(out / 'site' / 'index.html').resolve()}")
     return 1 if failed else 0
 
 
@@ -225,11 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pp-vae", description="Probabilistic programming, from conjugate posteriors to VAEs.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    course = commands.add_parser("course", help="run every lecture notebook and write a browsable result")
+    course = commands.add_parser("course", help="run every lecture notebook and build the course site (works offline)")
     course.add_argument("--out", default="build/course", help="output folder (default: build/course)")
     course.add_argument("--notebooks", default=None, help="folder of notebooks (default: ./notebooks)")
     course.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell (default: 1800)")
     course.add_argument("--quiet", action="store_true", help="no progress bars")
+    course.add_argument("--no-execute", action="store_true", help="build the site from the notebooks' saved outputs without running them")
     course.set_defaults(handler=_course)
 
     comp = commands.add_parser("compare", help="run inference methods side by side on a Stan model")

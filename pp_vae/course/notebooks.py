@@ -1,7 +1,8 @@
-"""Run the whole course: execute every lecture notebook in a fresh kernel and publish it as HTML.
+"""Run the whole course: execute every lecture notebook in a fresh kernel, then publish them as a site.
 
-Notebooks call :func:`pp_vae.course.summary` to display the numbers a lecture established; the
-runner collects them from the executed notebooks, and :mod:`pp_vae.course.site` indexes them.
+Notebooks call :func:`pp_vae.course.key_numbers` to display the numbers a lecture established; the
+runner collects them from the executed notebooks into ``summary.json``, and :mod:`pp_vae.course.site`
+builds the course site from the executed notebooks.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pp_vae.course.site import write_index
-from pp_vae.course.summary import KEY_NUMBERS_MIME, NotebookResult
+from pp_vae.course.site import build_site
+from pp_vae.course.summary import KEY_NUMBERS_MIME, NotebookResult, write_summary
 
 
 def default_notebooks_dir() -> Path:
@@ -32,11 +33,10 @@ def list_notebooks(directory: Path) -> list[Path]:
 
 
 def run_notebook(path: Path, out_dir: Path, timeout: int = 1800, progress: bool = True) -> NotebookResult:
-    """Execute ``path`` top to bottom in a fresh kernel and write it as HTML to ``out_dir``."""
+    """Execute ``path`` top to bottom in a fresh kernel and write the executed notebook to ``out_dir``."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-    from nbconvert import HTMLExporter
     from tqdm.auto import tqdm
 
     path = Path(path)
@@ -71,13 +71,13 @@ def run_notebook(path: Path, out_dir: Path, timeout: int = 1800, progress: bool 
         bar.close()
     seconds = time.perf_counter() - start
 
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    body, _ = HTMLExporter().from_notebook_node(notebook)
-    html_path = out_dir / f"{path.stem}.html"
-    html_path.write_text(body, encoding="utf-8")
+    executed_path = out_dir / path.name
+    nbformat.write(notebook, executed_path)
     return NotebookResult(
         notebook=path,
-        html=html_path,
+        executed=executed_path,
         title=_title(notebook, path),
         seconds=seconds,
         error=error,
@@ -86,6 +86,17 @@ def run_notebook(path: Path, out_dir: Path, timeout: int = 1800, progress: bool 
         if error and notebook.cells[current["index"]].source.strip()
         else None,
         key_numbers=_collect_key_numbers(notebook),
+    )
+
+
+def read_notebook(path: Path) -> NotebookResult:
+    """The result a notebook saved with its outputs stands for, without running it (for publishing it as it is)."""
+    import nbformat
+
+    path = Path(path)
+    notebook = nbformat.read(path, as_version=4)
+    return NotebookResult(
+        notebook=path, executed=path, title=_title(notebook, path), seconds=None, key_numbers=_collect_key_numbers(notebook)
     )
 
 
@@ -108,9 +119,27 @@ def _collect_key_numbers(notebook: Any) -> dict[str, Any]:
     return numbers
 
 
-def run_course(notebooks_dir: Path, out_dir: Path, progress: bool = True, timeout: int = 1800) -> list[NotebookResult]:
-    """Execute every notebook in order (a failure does not stop the others); write ``index.html``."""
+def run_course(
+    notebooks_dir: Path,
+    out_dir: Path,
+    progress: bool = True,
+    timeout: int = 1800,
+    execute: bool = True,
+    readme: Path | None = None,
+    jobs: int = 1,
+) -> list[NotebookResult]:
+    """Execute every notebook in order (a failure does not stop the others), then write ``summary.json`` and the site.
+
+    The executed notebooks go to ``out_dir/notebooks``, the site to ``out_dir/site`` (see
+    :func:`pp_vae.course.site.build_site`). With ``execute=False`` the notebooks are published with the
+    outputs they were saved with. ``readme`` (default: ``./README.md``) becomes the front page.
+    """
     out_dir = Path(out_dir)
-    results = [run_notebook(nb, out_dir, timeout=timeout, progress=progress) for nb in list_notebooks(notebooks_dir)]
-    write_index(results, out_dir)
+    notebooks = list_notebooks(notebooks_dir)
+    if execute:
+        results = [run_notebook(nb, out_dir / "notebooks", timeout=timeout, progress=progress) for nb in notebooks]
+    else:
+        results = [read_notebook(nb) for nb in notebooks]
+    write_summary(results, out_dir / "summary.json")
+    build_site(results, out_dir, readme=readme, jobs=jobs)
     return results

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,16 +16,25 @@ def key_numbers(numbers: dict[str, Any]) -> dict[str, Any]:
     from IPython.display import display
 
     clean = {str(k): _plain(v) for k, v in numbers.items()}
-    rows = "\n".join(f"| {k} | {format_number(v)} |" for k, v in clean.items())
     display(
         {
             KEY_NUMBERS_MIME: clean,
-            "text/markdown": f"| key number | value |\n|---|---|\n{rows}",
+            "text/markdown": key_numbers_markdown(clean),
             "text/plain": "\n".join(f"{k}: {format_number(v)}" for k, v in clean.items()),
         },
         raw=True,
     )
     return clean
+
+
+def key_numbers_markdown(numbers: dict[str, Any]) -> str:
+    """``numbers`` as a Markdown table (a ``|`` inside a name or value escaped, so ``KL(p||q)`` stays in its cell)."""
+    rows = "\n".join(f"| {_cell(k)} | {_cell(format_number(v))} |" for k, v in numbers.items())
+    return f"| key number | value |\n|---|---|\n{rows}"
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|")
 
 
 def _plain(value: Any) -> Any:
@@ -45,9 +55,11 @@ class NotebookResult:
     """Outcome of executing one notebook."""
 
     notebook: Path
-    html: Path
+    executed: Path
+    """The notebook with its outputs: the executed copy ``pp-vae course`` wrote, or the notebook itself when not run."""
     title: str
-    seconds: float
+    seconds: float | None
+    """Wall-clock of the run; ``None`` when the notebook was published with the outputs it was saved with."""
     error: str | None = None
     failed_cell: int | None = None
     """1-based number of the failing cell, markdown cells counted, as Jupyter shows them."""
@@ -57,3 +69,23 @@ class NotebookResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+def write_summary(results: list[NotebookResult], path: Path) -> Path:
+    """Write ``summary.json``: per lecture its title, status, seconds, failure (cell and source) and key numbers."""
+    summary = {
+        r.notebook.stem: {
+            "title": r.title,
+            "ok": r.ok,
+            "seconds": None if r.seconds is None else round(r.seconds, 2),
+            "error": r.error,
+            "failed_cell": r.failed_cell,
+            "failed_source": r.failed_source,
+            "key_numbers": r.key_numbers,
+        }
+        for r in results
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    return path

@@ -1,4 +1,4 @@
-"""The course runner: executes notebooks, survives a failing one, indexes the key numbers."""
+"""The course runner: executes notebooks, survives a failing one, collects the key numbers and builds the site."""
 
 import json
 
@@ -19,14 +19,20 @@ def test_course_runs_every_notebook_and_reports_the_failure(three_notebooks, tmp
     assert by_name["01_good"].key_numbers == {"answer": 42, "ratio": 0.25}
     assert by_name["03_after"].key_numbers == {"still ran": True}
 
-    index = (out / "index.html").read_text()
-    for stem in ("01_good", "02_broken", "03_after"):
-        assert f'href="{stem}.html"' in index and (out / f"{stem}.html").exists()
-    assert "FAILED in cell 3" in index and "answer" in index and "2 of 3 lectures ran" in index
     summary = json.loads((out / "summary.json").read_text())
     assert summary["01_good"]["key_numbers"]["answer"] == 42 and not summary["02_broken"]["ok"]
-    # the executed HTML keeps the outputs, the key-number table among them
-    assert "ratio" in (out / "01_good.html").read_text()
+    assert summary["02_broken"]["failed_cell"] == 3 and summary["01_good"]["seconds"] > 0
+    # the site still builds, every lecture in it: the failed one flagged at its top and on the key-numbers page
+    site = out / "site"
+    for stem in ("01_good", "02_broken", "03_after"):
+        assert (site / "lectures" / f"{stem}.html").is_file() and (out / "notebooks" / f"{stem}.ipynb").is_file()
+    broken_page = (site / "lectures" / "02_broken.html").read_text()
+    assert "This lecture failed in cell 3" in broken_page and "y is not two" in broken_page
+    numbers = (site / "key_numbers.html").read_text()
+    assert "02_broken.ipynb failed in cell 3" in numbers and "answer" in numbers and "2 of 3 lectures ran" in numbers
+    # the executed pages keep the outputs, the key-number table among them
+    assert "ratio" in (site / "lectures" / "01_good.html").read_text()
+    assert not (out / "index.html").exists()  # the old hand-made index is gone
 
 
 def test_missing_or_empty_notebook_folder_is_a_clear_error(tmp_path):
