@@ -18,3 +18,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.ExecutePreprocessor.timeout = 900
 c.Execute.timeout = 900
 c.Execute.interrupt_on_timeout = True
+
+# a Stan program compiled while a notebook runs leaves a build/ folder beside it (26 MB for hw2's solution, with the
+# solution's variable names inside): never copied into a release or from a submission
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "build"]

@@ -40,7 +40,10 @@ def prepare_course(course_dir: Path, assignments_dir: Path | None = None) -> Pat
     course_dir = Path(course_dir)
     course_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy2(assignments_dir / CONFIG, course_dir / CONFIG)
-    shutil.copytree(assignments_dir / "source", course_dir / "source", dirs_exist_ok=True)
+    # only what the instructor wrote: not a Stan build folder left by running a source (hw2's compiled solution
+    # program would reach the students), checkpoints or caches
+    leftovers = shutil.ignore_patterns("build", ".ipynb_checkpoints", "__pycache__", "*.pyc")
+    shutil.copytree(assignments_dir / "source", course_dir / "source", dirs_exist_ok=True, ignore=leftovers)
     return course_dir
 
 

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 def rank_histograms(calibration: Calibration, names: Sequence[str] | None = None, bins: int = 10) -> Figure:
     """One histogram of ranks per parameter, with the band 99% of histograms of uniform ranks stay inside (per bin)."""
     names = list(names) if names is not None else list(calibration.ranks)
-    fig, axes = plt.subplots(1, len(names), figsize=(2.8 * len(names) + 0.6, 2.9), squeeze=False, sharey=True)
+    # 1.8 in beside the panels for the legend, so even a single panel keeps a readable width
+    fig, axes = plt.subplots(1, len(names), figsize=(2.8 * len(names) + 1.8, 2.9), squeeze=False, sharey=True)
     n, edges = calibration.simulations, np.linspace(0, calibration.draws + 1, bins + 1)
     low, high = stats.binom.ppf([0.005, 0.995], n, 1 / bins)
     for ax, name in zip(axes[0], names):

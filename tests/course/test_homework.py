@@ -109,6 +109,7 @@ def test_released_notebooks_hold_no_solution_or_hidden_test(graded):
     for name in NAMES:
         text = (released[name] / f"{name}.ipynb").read_text()
         assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+        assert [p.name for p in released[name].iterdir()] == [f"{name}.ipynb"], f"{name}: the release holds more than the notebook"
         assert "**Rubric" not in text and "**Model answer" not in text, f"{name}: the rubric reached the students"
         assert all(c.source.strip() == "YOUR ANSWER HERE" for c in _written(released[name] / f"{name}.ipynb"))
         leaked = [line for line in _solution_lines(ASSIGNMENTS / "source" / name / f"{name}.ipynb") if line in text]
