@@ -172,3 +172,14 @@ def test_a_written_grade_out_of_range_or_for_a_code_cell_is_refused_by_name(grad
         homework.grade_written(course, "instructor", "hw1_gamma_poisson", "q1-tests", 1)
     with pytest.raises(ValueError, match="no graded submission .* by 'nobody'"):
         homework.grade_written(course, "nobody", "hw1_gamma_poisson", "q4-explain", 1)
+
+
+def test_no_test_cell_is_where_a_stan_program_is_first_built():
+    """A first Stan build prints to stderr, and nbgrader gives a test cell that writes to stderr no points: on a
+    fresh machine a correct answer would lose them. Every program a test cell fits is built in the set-up first."""
+    for name in NAMES:
+        cells = nbformat.read(_source(name), as_version=4).cells
+        built = "\n".join(c.source for c in cells if not c.metadata["nbgrader"].get("grade") and "stan.build(" in c.source)
+        for cell in _cells(_source(name), "grade"):
+            for program in re.findall(r"(?:compare|fit_nuts)\(\s*\"([A-Za-z0-9_]+)\"", cell.source):
+                assert f'"{program}"' in built, f"{name} {cell.metadata['nbgrader']['grade_id']}: build {program!r} in the set-up"
