@@ -180,7 +180,11 @@ def test_site_renders_offline_in_chromium(site):
             page.screenshot(path=str(shots / f"{name.replace('/', '_').removesuffix('.html')}.png"), full_page=True)
         # search works from disk: the index loads and finds a word every lecture uses
         page.goto((site_dir / "search.html").as_uri() + "?q=posterior", wait_until="load")
-        page.wait_for_selector("#search-results li", timeout=20_000)
+        # Sphinx appends one result every 5 ms, then writes "Search finished": count only after that
+        page.wait_for_function(
+            "() => /Search finished/.test(document.querySelector('#search-results .search-summary')?.innerText || '')",
+            timeout=20_000,
+        )
         found = page.evaluate("() => document.querySelectorAll('#search-results li').length")
         page.screenshot(path=str(shots / "search.png"))
         browser.close()
