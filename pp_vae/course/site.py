@@ -77,10 +77,15 @@ def _stage_notebook(result: NotebookResult, target: Path) -> None:
             if KEY_NUMBERS_MIME in output.get("data", {}):
                 output["data"]["text/markdown"] = key_numbers_markdown(output["data"][KEY_NUMBERS_MIME])
     if not result.ok:
-        where = f"cell {result.failed_cell}" + (f" ({_escape(result.failed_source)})" if result.failed_source else "")
-        warning = f"```{{error}}\nThis lecture failed in {where}: {_escape(result.error or '')}. The outputs below stop there.\n```"
+        warning = f"```{{error}}\nThis lecture failed in {_failure(result)}. The outputs below stop there.\n```"
         notebook.cells.insert(0, nbformat.v4.new_markdown_cell(warning))
     nbformat.write(notebook, target)
+
+
+def _failure(result: NotebookResult) -> str:
+    """Where and how a lecture failed, as literal Markdown: ``cell N (its source): the error``."""
+    where = f"cell {result.failed_cell}" + (f" ({_escape(result.failed_source)})" if result.failed_source else "")
+    return f"{where}: {_escape(result.error or '')}"
 
 
 def _escape(text: str) -> str:
@@ -119,8 +124,7 @@ def key_numbers_page(results: list[NotebookResult]) -> str:
     for r in results:
         lines += [f"## [{_escape(r.title)}](lectures/{r.notebook.stem}.ipynb)", ""]
         if not r.ok:
-            where = f"cell {r.failed_cell}" + (f" ({_escape(r.failed_source)})" if r.failed_source else "")
-            lines += ["```{error}", f"{r.notebook.name} failed in {where}: {_escape(r.error or '')}", "```", ""]
+            lines += ["```{error}", f"{r.notebook.name} failed in {_failure(r)}", "```", ""]
         else:
             when = f"ran in {r.seconds:.1f} s" if r.seconds is not None else "outputs as saved in the notebook"
             lines += [f"`{r.notebook.name}`: {when}.", ""]
