@@ -5,6 +5,11 @@
 so the KL term is scaled and the reconstruction is not. KL annealing (Bowman et al. 2016) raises the
 weight linearly from near 0 over the first steps. The weight is the objective's, passed to training;
 the VAE itself always defines the ELBO.
+
+The loss is Pyro's ELBO computed by :class:`SyncFreeELBO`: the same number as the member's own
+``TraceMeanField_ELBO`` or ``Trace_ELBO``, without the reads of the loss back to the host that Pyro's
+``differentiable_loss`` makes on every step (``torch_item``, ``warn_if_nan``). On a GPU those reads make
+the host wait for each step to finish, and they forbid recording the step as a CUDA graph.
 """
 
 from __future__ import annotations
@@ -15,8 +20,11 @@ from typing import Any
 
 import torch
 from pyro import poutine
+from pyro.distributions.util import scale_and_mask
+from pyro.infer import Trace_ELBO
 from pyro.poutine.scale_messenger import ScaleMessenger
 from torch import nn
+from torch.distributions import kl_divergence
 
 from pp_vae.vae.family import VAEFamily
 from pp_vae.validation import integer_at_least
@@ -49,18 +57,50 @@ class Objective:
         return float(self.beta) * min(1.0, (step + 1) / self.anneal_steps)
 
 
+class SyncFreeELBO(Trace_ELBO):
+    """Minus the ELBO of a fully reparameterised guide, as ``TraceMeanField_ELBO`` estimates it, never read back to the host.
+
+    Per latent site the KL in closed form where torch has it, else ``log p(z) - log q(z)`` at the draw; plus
+    every observed site's log-likelihood; averaged over ``num_particles`` draws. A guide site that cannot be
+    reparameterised (it would need a score-function term) is refused by name.
+    """
+
+    def differentiable_loss(self, model: Any, guide: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
+        """``-ELBO`` of one batch: a tensor on the data's device, differentiable, with no host synchronisation."""
+        loss: Any = 0.0
+        for model_trace, guide_trace in self._get_traces(model, guide, args, kwargs):
+            elbo: Any = 0.0
+            for name, site in model_trace.nodes.items():
+                if site["type"] != "sample":
+                    continue
+                if site["is_observed"]:
+                    elbo = elbo + site["log_prob_sum"]
+                    continue
+                q = guide_trace.nodes[name]
+                if not q["fn"].has_rsample:
+                    kind = type(q["fn"]).__name__
+                    raise ValueError(f"guide site {name!r} cannot be reparameterised ({kind}): SyncFreeELBO needs rsample")
+                try:
+                    kl = scale_and_mask(kl_divergence(q["fn"], site["fn"]), scale=q["scale"], mask=q["mask"])
+                    elbo = elbo - kl.sum()
+                except NotImplementedError:
+                    elbo = elbo + site["log_prob_sum"] - q["log_prob_sum"]
+            loss = loss - elbo / self.num_particles
+        return loss
+
+
 class TrainingLoss(nn.Module):
     """A batch's training loss, ``-L_beta`` summed over images, differentiable; a module so ``DistributedDataParallel`` can wrap it.
 
-    Pyro's ``differentiable_loss`` runs the VAE's model and guide as SVI would, with the member's own
-    ELBO estimator; :attr:`kl_weight` is set by the training loop from the :class:`Objective`.
+    Pyro runs the VAE's model and guide as SVI would, and :class:`SyncFreeELBO` adds up the member's ELBO;
+    :attr:`kl_weight` is set by the training loop from the :class:`Objective`.
     """
 
     def __init__(self, vae: VAEFamily) -> None:
         super().__init__()
         self.vae = vae
         self.kl_weight = 1.0
-        self._estimator = vae.elbo_estimator()
+        self._estimator = SyncFreeELBO(num_particles=vae.elbo_estimator().num_particles)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``-L_beta`` of the batch ``x`` at the current KL weight (the plain ELBO at weight 1, the hot path)."""

@@ -38,3 +38,38 @@ def test_bad_objectives_are_named():
         Objective(beta=0)
     with pytest.raises(ValueError, match="anneal_epochs must be an integer >= 0, got -1"):
         TrainConfig(anneal_epochs=-1)
+
+
+@pytest.mark.parametrize("model", ["vae", "iaf", "ladder", "binary"])
+@pytest.mark.parametrize("likelihood", ["binomial", "gaussian"])
+def test_the_sync_free_elbo_is_the_members_own_pyro_elbo_and_its_gradient(digits, model, likelihood):
+    from pp_vae.vae.objective import SyncFreeELBO
+    from pp_vae.vae.training import new_vae
+
+    vae = new_vae(digits, TrainConfig(model=model, likelihood=likelihood, sigma="learned", latent_dim=4, hidden_dim=32))
+    x, params = digits.train[:64], list(vae.parameters())
+    losses, grads = [], []
+    for estimator in (vae.elbo_estimator(), SyncFreeELBO()):
+        pyro.set_rng_seed(1)
+        loss = estimator.differentiable_loss(vae.model, vae.guide, x)
+        losses.append(loss)
+        grads.append(torch.autograd.grad(loss, params, allow_unused=True))
+    torch.testing.assert_close(losses[1], losses[0])
+    for ours, pyros in zip(*grads):
+        if pyros is not None:
+            torch.testing.assert_close(ours, pyros)
+
+
+def test_the_sync_free_elbo_refuses_a_guide_it_cannot_reparameterise():
+    import pyro.distributions as dist
+
+    from pp_vae.vae.objective import SyncFreeELBO
+
+    def model():
+        pyro.sample("k", dist.Poisson(3.0))
+
+    def guide():
+        pyro.sample("k", dist.Poisson(pyro.param("rate", torch.tensor(2.0))))
+
+    with pytest.raises(ValueError, match="guide site 'k' cannot be reparameterised \\(Poisson\\)"):
+        SyncFreeELBO().differentiable_loss(model, guide)
