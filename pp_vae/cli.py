@@ -134,7 +134,9 @@ def _train(args: argparse.Namespace) -> int:
     data = load_dataset(args.dataset)
     out = Path(args.out)
     try:
-        vae, history = train(data, config, device=args.device, out_dir=out, resume=args.resume, progress=not args.quiet)
+        vae, history = train(
+            data, config, device=args.device, out_dir=out, resume=args.resume, progress=not args.quiet, cuda_graph=not args.no_cuda_graph
+        )
     except KeyboardInterrupt as interrupt:
         print(f"error: {interrupt}", file=sys.stderr)
         return 130
@@ -309,6 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--top-dim", type=_positive_int, default=4, help="size of the top latent layer for --model ladder (default: 4)")
     tr.add_argument("--iwae-samples", type=int, default=1000, help="K for the importance-weighted test log-likelihood; 0 skips it")
     tr.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    tr.add_argument(
+        "--no-cuda-graph", action="store_true", help="on a GPU, run every step through Pyro instead of replaying one recorded step"
+    )
     tr.add_argument("--out", default="build/vae", help="output folder (default: build/vae)")
     tr.add_argument("--quiet", action="store_true", help="no progress bars")
     tr.set_defaults(handler=_train)

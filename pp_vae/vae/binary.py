@@ -40,7 +40,7 @@ class StraightThroughBernoulli(dist.Bernoulli):
 
     def rsample(self, sample_shape: torch.Size | tuple[int, ...] = ()) -> torch.Tensor:
         """Hard bits, distributed exactly as ``Bernoulli(sigmoid(logits))``, differentiable through their relaxation."""
-        temperature = torch.tensor(TEMPERATURE, device=self.logits.device, dtype=self.logits.dtype)
+        temperature = self.logits.new_full((), TEMPERATURE)  # made on the device: no copy from the host (a recorded step forbids one)
         relaxed = RelaxedBernoulliStraightThrough(temperature, logits=self.logits)
         return relaxed.rsample(torch.Size(sample_shape))
 

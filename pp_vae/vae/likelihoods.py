@@ -119,7 +119,9 @@ class Binomial(Likelihood):
 
     def distribution(self, decoded: torch.Tensor, x: torch.Tensor | None = None) -> dist.Distribution:
         # the counts are checked once, before training (check); skipping the support check keeps the hot path lean
-        return dist.Binomial(total_count=self.trials, logits=decoded, validate_args=False).to_event(1)
+        # the count as a tensor made on the decoder's device: a Python number would be copied from the host on every step
+        trials = decoded.new_full((), float(self.trials))
+        return dist.Binomial(total_count=trials, logits=decoded, validate_args=False).to_event(1)
 
     def observed(self, x: torch.Tensor) -> torch.Tensor:
         return torch.round(x * self.trials)
@@ -204,7 +206,10 @@ class Gaussian(Likelihood):
         return sigma
 
     def distribution(self, decoded: torch.Tensor, x: torch.Tensor | None = None) -> dist.Distribution:
-        return dist.Normal(decoded, self.sigma_value(x, decoded)).to_event(1)
+        sigma = self.sigma_value(x, decoded)
+        if not isinstance(sigma, torch.Tensor):  # made on the device, not copied from the host (see Binomial)
+            sigma = decoded.new_full((), sigma)
+        return dist.Normal(decoded, sigma).to_event(1)
 
     def mean(self, decoded: torch.Tensor) -> torch.Tensor:
         return decoded

@@ -21,6 +21,7 @@ from pp_vae.vae.checkpoints import CHECKPOINT, load_checkpoint, save_checkpoint
 from pp_vae.vae.config import History, TrainConfig
 from pp_vae.vae.devices import Parallel, resolve_device
 from pp_vae.vae.family import VAEFamily, adopt_generative_model, build_vae
+from pp_vae.vae.graphs import GraphedStep
 from pp_vae.vae.objective import TrainingLoss
 
 
@@ -40,6 +41,7 @@ def train(
     resume: bool = False,
     progress: bool = True,
     generative_from: VAEFamily | None = None,
+    cuda_graph: bool = True,
 ) -> tuple[VAEFamily, History]:
     """Train a VAE of ``config.model``'s kind on ``data`` by stochastic VI; checkpoint every epoch into ``out_dir``.
 
@@ -49,6 +51,10 @@ def train(
     would. Ctrl-C leaves the last complete epoch's checkpoint in place. Launched by ``torchrun``, it
     trains data-parallel; only rank 0 evaluates the test ELBO and writes checkpoints. With ``generative_from``
     the new VAE adopts that trained VAE's ``p(x, z)``, frozen, and only its guide learns.
+
+    On a GPU each full batch's step is replayed from a CUDA graph (:mod:`pp_vae.vae.graphs`) unless
+    ``cuda_graph`` is false, the KL weight is annealed, or the run is data-parallel: the same steps and
+    random draws, without Pyro's Python on every step.
     """
     from tqdm.auto import tqdm
 
@@ -68,7 +74,10 @@ def train(
     data = data.to(torch_device)
     checkpoint = Path(out_dir) / CHECKPOINT if out_dir else None
     progress = progress and parallel.is_main
-    optimiser = torch.optim.Adam([p for p in vae.parameters() if p.requires_grad], lr=config.lr)
+    steps_per_epoch = -(-data.train.shape[0] // config.batch_size)
+    objective = config.objective(steps_per_epoch)
+    use_graph = cuda_graph and torch_device.type == "cuda" and not parallel.grouped and objective.anneal_steps == 0
+    optimiser = torch.optim.Adam([p for p in vae.parameters() if p.requires_grad], lr=config.lr, capturable=use_graph)
     history = History()
     if resume:
         if checkpoint is None or not checkpoint.exists():
@@ -80,14 +89,27 @@ def train(
             raise ValueError(f"{checkpoint} was trained with {trained}, not with these options; use another --out")
         vae.load_state_dict(state["vae"])
         optimiser.load_state_dict(state["optimiser"])
+        for group in optimiser.param_groups:  # written on another device, or with(out) a graph
+            group["capturable"] = use_graph
         history = History(**state["history"])
 
     loss = TrainingLoss(vae)
     loss_of = parallel.wrap(loss)  # the loss module, or DistributedDataParallel of it: both return the batch's loss
     n = data.train.shape[0]
-    steps_per_epoch = -(-n // config.batch_size)
-    objective = config.objective(steps_per_epoch)
     validate = is_validation_enabled()
+    graphed: GraphedStep | None = None
+    if use_graph and n >= config.batch_size and history.epochs < config.epochs:
+        # recorded before any step runs eagerly (an autograd graph kept alive from such a step, as the IAF's
+        # cached transforms keep one, would tie the recording to the default stream), in training mode,
+        # without Pyro's argument checks (they read the GPU), leaving the random stream as it was
+        vae.train()
+        for module in frozen:
+            module.eval()
+        loss.kl_weight = objective.kl_weight(0)
+        rng = torch.cuda.get_rng_state(torch_device)
+        with pyro.validation_enabled(False):
+            graphed = GraphedStep(loss, vae, optimiser, data.train[: config.batch_size])
+        torch.cuda.set_rng_state(rng, torch_device)
     try:
         for epoch in range(history.epochs, config.epochs):
             vae.train()  # a Gaussian likelihood's optimal sigma follows the batches while training
@@ -107,14 +129,19 @@ def train(
                 if batch.shape[0] == 0:
                     continue
                 # Pyro's argument checks on the first step of a run only: they cost a third of a step
-                with pyro.validation_enabled(validate and epoch == history.epochs and i == 0):
-                    value = loss_of(batch)
-                optimiser.zero_grad(set_to_none=True)
-                # DDP averages gradients over processes; scaling by their number gives the global batch's sum
-                (value * parallel.world_size).backward()
-                optimiser.step()
-                total += value.detach()
-                if progress and i % 5 == 0:
+                checking = validate and epoch == history.epochs and i == 0
+                if graphed is not None and not checking and batch.shape[0] == config.batch_size:
+                    total += graphed(batch)
+                else:
+                    with pyro.validation_enabled(checking):
+                        value = loss_of(batch)
+                    optimiser.zero_grad(set_to_none=True)
+                    # DDP averages gradients over processes; scaling by their number gives the global batch's sum
+                    (value * parallel.world_size).backward()
+                    optimiser.step()
+                    total += value.detach()
+                    del value  # no autograd graph outlives its step (a recorded step must not meet one)
+                if progress and i % 20 == 0:
                     bar.set_postfix(elbo=f"{-float(total) * parallel.world_size / min(n, first + config.batch_size):.2f}")
             history.train_elbo.append(-parallel.sum(total) / n)
             history.seconds.append(time.perf_counter() - start)
