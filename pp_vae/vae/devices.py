@@ -26,6 +26,11 @@ def launched_as() -> tuple[int, int]:
     return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
 
 
+def launched_by_torchrun() -> bool:
+    """Whether torchrun started this process (it sets ``TORCHELASTIC_RUN_ID``), even as a group of one."""
+    return "TORCHELASTIC_RUN_ID" in os.environ or launched_as()[1] > 1
+
+
 @dataclass
 class Parallel:
     """This process's place in a ``torchrun`` launch (one process, rank 0, when not launched by torchrun).
@@ -38,22 +43,31 @@ class Parallel:
     rank: int = 0
     world_size: int = 1
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    grouped: bool = False
+    """Whether this process joined a process group (every torchrun launch, a group of one included)."""
 
     @classmethod
     def start(cls, device: torch.device) -> Parallel:
-        """Join the process group when launched by torchrun; pick this process's GPU."""
-        _, world_size = launched_as()
-        if world_size == 1:
+        """Join the process group when launched by torchrun; pick this process's GPU (one GPU per process)."""
+        if not launched_by_torchrun():
             return cls(0, 1, device)
         import torch.distributed as dist
 
+        _, world_size = launched_as()
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
         if device.type == "cuda":
+            gpus = torch.cuda.device_count()
+            local = int(os.environ.get("LOCAL_WORLD_SIZE", str(world_size)))
+            if local > gpus:
+                raise ValueError(
+                    f"torchrun started {local} processes on this machine, but it has {gpus} GPU{'s' * (gpus != 1)}: "
+                    f"NCCL needs a GPU of its own for each process; use --nproc-per-node {gpus}, or --device cpu (gloo)"
+                )
             device = torch.device("cuda", local_rank)
             torch.cuda.set_device(device)
         if not dist.is_initialized():
-            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-        return cls(dist.get_rank(), dist.get_world_size(), device)
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo", device_id=device if device.type == "cuda" else None)
+        return cls(dist.get_rank(), dist.get_world_size(), device, grouped=True)
 
     @property
     def is_main(self) -> bool:
@@ -61,8 +75,8 @@ class Parallel:
         return self.rank == 0
 
     def wrap(self, module: torch.nn.Module) -> torch.nn.Module:
-        """``module``, or ``DistributedDataParallel(module)`` when there are several processes."""
-        if self.world_size == 1:
+        """``module``, or ``DistributedDataParallel(module)`` when this process is in a group."""
+        if not self.grouped:
             return module
         from torch.nn.parallel import DistributedDataParallel
 
@@ -70,7 +84,7 @@ class Parallel:
 
     def sum(self, value: torch.Tensor) -> float:
         """``value`` summed over the processes."""
-        if self.world_size > 1:
+        if self.grouped:
             import torch.distributed as dist
 
             value = value.clone()

@@ -69,3 +69,32 @@ def test_devices_are_resolved_or_named():
         resolve_device("tpu")
     assert resolve_device("cpu").type == "cpu"
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_more_nccl_processes_than_gpus_is_a_clear_error(monkeypatch):
+    import torch
+
+    from pp_vae.vae import Parallel
+
+    for name, value in {"TORCHELASTIC_RUN_ID": "x", "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ValueError, match="torchrun started 2 processes on this machine, but it has 1 GPU: .*--nproc-per-node 1"):
+        Parallel.start(torch.device("cuda"))
+
+
+def test_a_checkpoint_of_a_recorded_cuda_run_resumes_on_the_cpu(digits, tmp_path):
+    import torch
+
+    from pp_vae.vae import TrainConfig, load_checkpoint, train
+    from pp_vae.vae.checkpoints import CHECKPOINT
+
+    train(digits, TrainConfig(epochs=1, hidden_dim=16, latent_dim=2), device="cpu", out_dir=tmp_path, progress=False)
+    state = load_checkpoint(tmp_path / CHECKPOINT)
+    for group in state["optimiser"]["param_groups"]:
+        group["capturable"] = True  # as a CUDA run that replays a recorded step writes it
+    torch.save(state, tmp_path / CHECKPOINT)
+    _, history = train(
+        digits, TrainConfig(epochs=2, hidden_dim=16, latent_dim=2), device="cpu", out_dir=tmp_path, resume=True, progress=False
+    )
+    assert history.epochs == 2 and history.test_elbo[-1] > history.test_elbo[0]
