@@ -66,3 +66,45 @@ def train_plain(
     with torch.no_grad():
         torch.manual_seed(seed + 1)
         return float(vae.elbo(test_x, samples=10).mean())
+
+
+class PlainConvVAE(PlainVAE):
+    """The same VAE with pp_vae's ``conv`` networks written out: two 4x4 stride-2 convolutions (32, 64 channels) each way."""
+
+    def __init__(self, side: int, latent_dim: int, hidden_dim: int) -> None:
+        super().__init__(side * side, latent_dim, hidden_dim)
+        quarter = side // 4
+        self.enc = nn.Sequential(
+            nn.Unflatten(-1, (1, side, side)),
+            nn.Conv2d(1, 32, 4, stride=2, padding=1),
+            nn.SiLU(),
+            nn.Conv2d(32, 64, 4, stride=2, padding=1),
+            nn.SiLU(),
+            nn.Flatten(),
+            nn.Linear(64 * quarter * quarter, hidden_dim),
+            nn.SiLU(),
+        )
+        up = nn.Sequential(
+            nn.Linear(latent_dim, hidden_dim),
+            nn.SiLU(),
+            nn.Linear(hidden_dim, 64 * quarter * quarter),
+            nn.SiLU(),
+            nn.Unflatten(-1, (64, quarter, quarter)),
+            nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1),
+            nn.SiLU(),
+            nn.ConvTranspose2d(32, 1, 4, stride=2, padding=1),
+            nn.Flatten(),
+        )
+        self.dec = _FoldSamples(up)
+
+
+class _FoldSamples(nn.Module):
+    """Apply ``net`` to ``(samples, n, latent)`` codes by folding the sample dimension into the batch."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        out = self.net(z.reshape(-1, z.shape[-1]))
+        return out.reshape(*z.shape[:-1], out.shape[-1])
