@@ -56,3 +56,28 @@ def test_key_numbers_outputs_are_tagged_and_json_safe():
     assert clean == {"mean": 0.5, "count": 3, "bad": "nan"}
     json.dumps(captured[-1][KEY_NUMBERS_MIME])
     assert "| mean | 0.5 |" in captured[-1]["text/markdown"]
+
+
+def test_every_lecture_assignment_and_test_names_the_device_it_trains_on():
+    """On a GPU machine ``train``'s default ``auto`` picks CUDA; code that then feeds the model CPU tensors fails there.
+
+    Found on an H100: lectures 7 and 8 trained without naming a device and crashed at their first use of the model,
+    and a VAE test failed there too. Each call of ``train`` in a lecture, an assignment or a test says where it runs (``device=...``),
+    so a CPU-only run checks it.
+    """
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sources = {path.name: path.read_text() for path in sorted(root.glob("tests/**/test_*.py"))}
+    for path in sorted([*root.glob("notebooks/*.ipynb"), *root.glob("assignments/source/*/*.ipynb")]):
+        for index, cell in enumerate(json.loads(path.read_text())["cells"]):
+            if cell["cell_type"] == "code":
+                sources[f"{path.name} cell {index}"] = "".join(line for line in cell["source"] if not line.lstrip().startswith(("%", "!")))
+    unnamed = [
+        f"{name}: line {node.lineno}"
+        for name, source in sources.items()
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "train" and "device" not in {k.arg for k in node.keywords}
+    ]
+    assert not unnamed, "train(...) without device=: " + "; ".join(unnamed)

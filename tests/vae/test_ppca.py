@@ -119,6 +119,7 @@ def test_svi_on_the_linear_vae_approaches_the_ppca_optimum(digits):
     vae, _ = train(
         digits,
         TrainConfig(epochs=600, batch_size=2048, lr=1e-2, latent_dim=10, arch="linear", likelihood="gaussian", sigma="optimal"),
+        device="cpu",
         progress=False,
     )
     x = digits.train.numpy()

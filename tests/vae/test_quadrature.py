@@ -54,7 +54,7 @@ def test_nuts_on_the_code_matches_the_exact_posterior_within_monte_carlo_error(l
 
 @pytest.mark.slow
 def test_iwae_rises_towards_the_grid_truth_and_never_above_it(digits):
-    vae, _ = train(digits, TrainConfig(latent_dim=2, epochs=30, seed=0), progress=False)
+    vae, _ = train(digits, TrainConfig(latent_dim=2, epochs=30, seed=0), device="cpu", progress=False)
     x = digits.test[:10]
     truth = grid_log_likelihood(vae, x)
     torch.manual_seed(0)
@@ -70,8 +70,8 @@ def test_iwae_rises_towards_the_grid_truth_and_never_above_it(digits):
 
 def test_a_guide_trained_on_an_adopted_generative_model_leaves_it_untouched(digits):
     torch.manual_seed(0)
-    source, _ = train(digits, TrainConfig(latent_dim=2, epochs=2, seed=0), progress=False)
-    iaf, _ = train(digits, TrainConfig(model="iaf", latent_dim=2, epochs=2, seed=1), progress=False, generative_from=source)
+    source, _ = train(digits, TrainConfig(latent_dim=2, epochs=2, seed=0), device="cpu", progress=False)
+    iaf, _ = train(digits, TrainConfig(model="iaf", latent_dim=2, epochs=2, seed=1), device="cpu", progress=False, generative_from=source)
     for name, value in source.decoder.state_dict().items():
         torch.testing.assert_close(iaf.decoder.state_dict()[name], value)
     ladder = build_vae("ladder", 64, latent_dim=2)
