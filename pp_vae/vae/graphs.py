@@ -72,8 +72,10 @@ class GraphedStep:
             for p, state in optimiser.state.items():
                 before = saved_optimiser.get(id(p), {})
                 for key, value in state.items():
-                    if torch.is_tensor(value):
-                        value.copy_(before[key]) if key in before else value.zero_()
+                    if torch.is_tensor(value) and key in before:
+                        value.copy_(before[key])
+                    elif torch.is_tensor(value):  # made by the warm-up (a fresh optimiser): zero is its start
+                        value.zero_()
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         """Train on ``batch`` (of the recorded shape); return its loss (a tensor the next replay overwrites)."""

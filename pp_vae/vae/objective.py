@@ -61,8 +61,9 @@ class SyncFreeELBO(Trace_ELBO):
     """Minus the ELBO of a fully reparameterised guide, as ``TraceMeanField_ELBO`` estimates it, never read back to the host.
 
     Per latent site the KL in closed form where torch has it, else ``log p(z) - log q(z)`` at the draw; plus
-    every observed site's log-likelihood; averaged over ``num_particles`` draws. A guide site that cannot be
-    reparameterised (it would need a score-function term) is refused by name.
+    every observed site's log-likelihood, minus ``log q`` of the guide's auxiliary sites; averaged over
+    ``num_particles`` draws. A latent site that cannot be reparameterised (it would need a score-function
+    term) is refused by name.
     """
 
     def differentiable_loss(self, model: Any, guide: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
@@ -85,6 +86,9 @@ class SyncFreeELBO(Trace_ELBO):
                     elbo = elbo - kl.sum()
                 except NotImplementedError:
                     elbo = elbo + site["log_prob_sum"] - q["log_prob_sum"]
+            for name, q in guide_trace.nodes.items():  # the guide's auxiliary sites (none in the model): minus log q
+                if q["type"] == "sample" and name not in model_trace.nodes:
+                    elbo = elbo - q["log_prob_sum"]
             loss = loss - elbo / self.num_particles
         return loss
 

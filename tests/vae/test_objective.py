@@ -73,3 +73,23 @@ def test_the_sync_free_elbo_refuses_a_guide_it_cannot_reparameterise():
 
     with pytest.raises(ValueError, match="guide site 'k' cannot be reparameterised \\(Poisson\\)"):
         SyncFreeELBO().differentiable_loss(model, guide)
+
+
+def test_the_sync_free_elbo_counts_a_guides_auxiliary_site_as_trace_mean_field_does():
+    import pyro.distributions as dist
+
+    from pp_vae.vae.objective import SyncFreeELBO
+
+    def model():
+        pyro.sample("z", dist.Normal(0.0, 1.0))
+        pyro.sample("x", dist.Normal(0.0, 2.0), obs=torch.tensor(0.5))
+
+    def guide():
+        u = pyro.sample("u", dist.Normal(0.0, 1.0), infer={"is_auxiliary": True})
+        pyro.sample("z", dist.Normal(pyro.param("loc", torch.tensor(0.3)) + 0.1 * u, 0.8))
+
+    losses = []
+    for estimator in (TraceMeanField_ELBO(), SyncFreeELBO()):
+        pyro.set_rng_seed(2)
+        losses.append(estimator.differentiable_loss(model, guide))
+    torch.testing.assert_close(losses[1], losses[0])
