@@ -2,7 +2,10 @@
 # The GPU checks of the course, stage by stage, on a machine with an NVIDIA GPU (issue: the GPU path).
 # Usage: benchmarks/gpu_check.sh OUT_DIR STAGE...   stages: env step tests cli resume torchrun epoch notebooks
 # Each stage writes OUT_DIR/<stage>.log and prints PASS/FAIL; the script goes on past a failed stage.
-# Run from the repository root with pp_vae's dependencies importable (python3 -m pp_vae.cli must work).
+# Run from the repository root with pp_vae's dependencies importable (python3 -m pp_vae.cli must work). A bare
+# GPU image with PyTorch lacks the packages in benchmarks/gpu_requirements.txt: fetch their wheels where the
+# registries are reachable (pip download --no-deps --only-binary=:all: --python-version 3.12 -r that file -d .whl)
+# and install them there (pip install --no-index --no-deps --target /tmp/site .whl/*.whl; PYTHONPATH=/tmp/site).
 set -u
 out=$1
 shift
