@@ -39,10 +39,10 @@ class GraphedStep:
     def __init__(
         self, loss: Callable[[torch.Tensor], torch.Tensor], module: nn.Module, optimiser: torch.optim.Optimizer, example: torch.Tensor
     ) -> None:
-        if example.device.type != "cuda":
-            raise ValueError(f"a CUDA graph records GPU work: the batch is on {example.device}")
         if not all(group.get("capturable", False) for group in optimiser.param_groups):
             raise ValueError("a recorded step needs an optimiser built with capturable=True")
+        if example.device.type != "cuda":
+            raise ValueError(f"a CUDA graph records GPU work: the batch is on {example.device}")
         self.shape = example.shape
         self._input = example.clone()
         saved_module = {name: value.detach().clone() for name, value in module.state_dict(keep_vars=True).items()}
