@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 import pyro  # noqa: E402
 import torch  # noqa: E402
 from record import record  # noqa: E402
+from vae_epoch import synthetic_mnist  # noqa: E402
 
-from pp_vae.data import ImageData  # noqa: E402
 from pp_vae.vae import TrainConfig  # noqa: E402
 from pp_vae.vae.graphs import GraphedStep  # noqa: E402
 from pp_vae.vae.objective import TrainingLoss  # noqa: E402
@@ -32,11 +32,6 @@ from pp_vae.vae.training import new_vae  # noqa: E402
 from tests.reference_vae import PlainVAE  # noqa: E402
 
 STEPS = 200
-
-
-def synthetic(n=60_000, seed=0, device="cuda"):
-    g = torch.Generator().manual_seed(seed)
-    return torch.sigmoid(torch.randn(n, 784, generator=g) * 2).to(device)
 
 
 def timed(step, x, batch):
@@ -86,10 +81,8 @@ def graphed(loss_fn, module, x0):
 
 def main() -> None:
     pyro.enable_validation(False)
-    x = synthetic()
-    small = ImageData(
-        "synthetic", x[:10].cpu(), torch.zeros(10, dtype=torch.long), x[:10].cpu(), torch.zeros(10, dtype=torch.long), (28, 28)
-    )
+    data = synthetic_mnist()  # the epoch benchmark's images; the steps read them from the GPU
+    x = data.train.cuda()
     rows = []
     for arch, batch in (("mlp", 256), ("conv", 256), ("mlp", 1024), ("mlp", 4096)):
         config = TrainConfig(latent_dim=50, hidden_dim=400, batch_size=batch, likelihood="bernoulli", arch=arch)
@@ -98,7 +91,7 @@ def main() -> None:
         def fresh(config=config):
             torch.manual_seed(0)
             pyro.clear_param_store()
-            return TrainingLoss(new_vae(small, config, "cuda"))
+            return TrainingLoss(new_vae(data, config, "cuda"))
 
         if arch == "mlp":
             torch.manual_seed(0)
