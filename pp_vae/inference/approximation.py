@@ -150,6 +150,22 @@ def random_initial(target: Target, rng: np.random.Generator, radius: float = 2.0
     raise ValueError(f"log p is not finite at any of {tries} random initial points in (-{radius}, {radius})^{target.dim}")
 
 
+EXACT_VARIANCE = 0.01
+"""The variance of ``log p - log q`` over a start's draws below which the start is taken to match the target."""
+EXACT_CHECK = 64
+"""Draws from the start on which that variance is estimated (its relative standard error is then about 0.18)."""
+
+
+def start_matches_target(log_p: np.ndarray, log_q: np.ndarray) -> bool:
+    """Whether draws from a VI start already fit the target: ``log p - log q`` varies by under ``EXACT_VARIANCE``.
+
+    ``KL(q || p)`` is then about half that variance (under 0.005 nats), below what the fit's noisy steps would
+    stir up, so a fit may keep its start and take no step (Laplace's start on a Gaussian posterior).
+    """
+    ratio = np.asarray(log_p, dtype=float) - np.asarray(log_q, dtype=float)
+    return bool(np.all(np.isfinite(ratio)) and np.var(ratio, ddof=1) < EXACT_VARIANCE)
+
+
 @contextlib.contextmanager
 def single_threaded_blas() -> Iterator[None]:
     """Limit BLAS to one thread while the block runs.

@@ -24,6 +24,10 @@ Choices, each for speed or robustness:
   step size suits every parameter whatever its scale or correlation. ``C`` is triangular or diagonal, so
   the family is unchanged. Without a proper mode it starts at the mode (or the initial point) with scale
   ``init_scale`` and ``C = I``, as Stan's ADVI does.
+* **No steps where the start is exact**: when Laplace's start already fits (the variance of ``log p - log q`` over
+  64 of its draws is below 0.01 nats squared, so ``KL(q || p)`` is under about 0.005 nats), the fit keeps it and
+  takes no step: on a Gaussian posterior the step rule's three halvings would cost some 1,600 gradients for
+  nothing (the flow does the same, :mod:`~pp_vae.inference.flow`).
 * **Step size**: Adam, halved (at most six times) whenever the iterates are stationary at the current step:
   the mean of a window of ``eval_every`` per-step ELBO estimates is not two standard errors above the
   previous window's, and the window's mean gradient is zero within its noise (every component within
@@ -53,6 +57,7 @@ Choices, each for speed or robustness:
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import deque
 from pathlib import Path
@@ -61,6 +66,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import numpy as np
 
 from pp_vae.inference.approximation import (
+    EXACT_CHECK,
     LOG_2PI,
     Approximation,
     LogDensity,
@@ -70,6 +76,7 @@ from pp_vae.inference.approximation import (
     as_target,
     fit_stan,
     single_threaded_blas,
+    start_matches_target,
 )
 from pp_vae.inference.laplace import finite_difference_hessian, precision_cholesky
 from pp_vae.inference.optimize import find_mode
@@ -340,8 +347,15 @@ def approximate_gaussian_vi(
         per_step: list[float] = []
         window_elbo: list[float] = []
         converged, steps = False, 0
-        with tqdm(total=max_steps, desc=f"{family} VI", disable=not progress, leave=False) as bar:
-            for steps in range(1, max_steps + 1):
+        if info["init"] == "laplace":  # Laplace's start may already be the answer (a Gaussian posterior): then take no step
+            check = copy.deepcopy(rng)  # the fit's own stream is left as it was, so a fit that goes on is unchanged
+            eps = check.standard_normal((EXACT_CHECK, q.noise_dim))
+            y = q.sample(theta, eps)
+            log_q = q.log_q_and_score(theta, y, eps)[0]
+            converged = start_matches_target(target.log_probs(centre + (y * c if diagonal else y @ c.T)), log_q)
+        info["exact_start"] = converged
+        with tqdm(total=max_steps, desc=f"{family} VI", disable=not progress or converged, leave=False) as bar:
+            for steps in range(1, 0 if converged else max_steps + 1):
                 eps = rng.standard_normal((draws_per_step * importance_draws, q.noise_dim))
                 y = q.sample(theta, eps)
                 log_p, grad_u = target.batch(centre + (y * c if diagonal else y @ c.T))
