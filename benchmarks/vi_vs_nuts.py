@@ -60,7 +60,7 @@ def main() -> None:
                     "max abs mean error (NUTS sd)": float(own.mean_error_in_nuts_sd.abs().max()) if method != "nuts" else None,
                     "sd ratio": f"{own.sd_ratio_to_nuts.min():.2f}-{own.sd_ratio_to_nuts.max():.2f}" if method != "nuts" else "",
                     "k-hat": meta.khat,
-                }
+                } | ({"NUTS divergences": int(result.sample_stats.diverging.sum())} if method == "nuts" else {})
         nuts = best["nuts"]
         for method, entry in best.items():
             row = {"model": label, "method": method, **entry}
@@ -84,7 +84,8 @@ def main() -> None:
             "(build cached); approximations: everything after the build (mode search, optimisation, 4000 draws with their log "
             "density, mapping through Stan's transform). gradients: log-density gradients (NUTS: leapfrog steps, warm-up "
             "included); densities: log-density evaluations without a gradient (the draws' importance weights, Pathfinder's "
-            "ELBO draws). Accuracy against this run's NUTS, in NUTS sds (itself noisy by about 0.02-0.03 sd)."
+            "ELBO draws). Accuracy against this run's NUTS, in NUTS sds (itself noisy by about 0.02-0.03 sd); where NUTS "
+            "diverges (the centred eight schools) it is no truth, and its time is that of a run Stan warns against."
             + (f" Best of {args.repeats} runs." if args.repeats > 1 else "")
         ),
     )

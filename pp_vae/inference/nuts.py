@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pp_vae.stan.builds import build, first_line
+from pp_vae.stan.builds import build, first_line, forget_fits
 from pp_vae.stan.data_block import check_data
 from pp_vae.stan.programs import StanProgram, load_program
 from pp_vae.validation import integer_at_least
@@ -71,6 +71,8 @@ def fit_nuts(
             fit = posterior.sample(num_chains=chains, num_samples=draws, num_warmup=warmup, save_warmup=True, **nuts_args)
     except RuntimeError as error:
         raise RuntimeError(f"Stan sampling of {program.name!r} failed: {first_line(error)}") from None
+    finally:
+        forget_fits()
     if fit is None:
         raise KeyboardInterrupt
     seconds = time.perf_counter() - start

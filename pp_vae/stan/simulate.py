@@ -48,7 +48,7 @@ def stan_simulations(
     field of ``model``'s data block, taken from the simulation when the simulator generates it and from
     ``design`` otherwise. A model parameter or data field found in neither is an error that names it.
     """
-    from pp_vae.stan.builds import build
+    from pp_vae.stan.builds import build, forget_fits
     from pp_vae.stan.data_block import check_data
     from pp_vae.stan.programs import parameter_names
 
@@ -66,8 +66,11 @@ def stan_simulations(
     if not truth_bases:
         raise ValueError(f"{sim.name!r} generates none of the parameters of {target.name!r} ({', '.join(parameter_names(target))})")
     posterior = build(sim, sim_data, seed=seed)  # seeded here
-    with contextlib.redirect_stderr(io.StringIO()):  # PyStan's "Sampling: 0%" progress lines
-        fit = posterior.fixed_param(num_chains=1, num_samples=simulations)
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):  # PyStan's "Sampling: 0%" progress lines
+            fit = posterior.fixed_param(num_chains=1, num_samples=simulations)
+    finally:
+        forget_fits()
 
     def values(name: str) -> np.ndarray:  # shaped (*the quantity's dimensions, simulations)
         dims = tuple(fit.dims[fit.param_names.index(name)])

@@ -84,3 +84,26 @@ def test_the_result_records_its_cost_and_same_seed_gives_same_draws():
     sampling_steps = int(first.sample_stats["n_steps"].values.sum())
     assert meta.gradient_evaluations >= 4 * (1000 + 200) and meta.gradient_evaluations > sampling_steps
     assert meta.khat is None and meta.elbo is None
+
+
+def test_a_repeated_run_samples_again_and_leaves_no_fit_on_disk():
+    # httpstan would answer a repeat of the same seeded request from a fit it keeps on disk, without sampling (its
+    # "seconds" then a file read); pp_vae keeps each fit in memory until read: both runs write their 4 chains' fits
+    import httpstan.cache
+    import httpstan.models
+
+    from pp_vae.stan import load_program
+    from pp_vae.stan.builds import _fits
+
+    data = {"N": 10, "y": FLIPS, "alpha": 1.0, "beta": 3.0}
+    fits = httpstan.cache.model_directory(httpstan.models.calculate_model_name(load_program("beta_bernoulli").code)) / "fits"
+    on_disk = set(fits.glob("*")) if fits.is_dir() else set()
+    written = []
+    fit_nuts("beta_bernoulli", data, draws=100, seed=22)  # installs the in-memory store (every build does)
+    store = httpstan.cache.dump_fit
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(httpstan.cache, "dump_fit", lambda fit_bytes, name: (written.append(name), store(fit_bytes, name)))
+        first, second = (fit_nuts("beta_bernoulli", data, draws=100, seed=22) for _ in range(2))
+    assert len(written) == 8 and len(set(written)) == 4  # the same 4 fit names, each sampled twice
+    np.testing.assert_array_equal(first.posterior["theta"].values, second.posterior["theta"].values)
+    assert (set(fits.glob("*")) if fits.is_dir() else set()) == on_disk and not _fits
