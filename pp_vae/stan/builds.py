@@ -41,8 +41,16 @@ _apply_nest_asyncio()
 
 
 FITS_HELD = 64
-"""Fits held in memory at most (4 chains a NUTS run; each is read, then forgotten, right after it is made)."""
-_fits: OrderedDict[str, bytes] = OrderedDict()
+"""Fits held in memory at most, per thread (4 chains a NUTS run; each is read, then forgotten, right after it is made)."""
+_held = threading.local()
+
+
+def _fits() -> OrderedDict[str, bytes]:
+    """This thread's fits: PyStan serves httpstan in the sampling thread, so side-by-side runs forget only their own."""
+    if not hasattr(_held, "fits"):
+        _held.fits = OrderedDict()
+    fits: OrderedDict[str, bytes] = _held.fits
+    return fits
 
 
 def _hold_fits_in_memory() -> None:
@@ -61,27 +69,28 @@ def _hold_fits_in_memory() -> None:
         return
 
     def dump_fit(fit_bytes: bytes, name: str) -> None:
-        _fits[name] = fit_bytes
-        _fits.move_to_end(name)
-        while len(_fits) > FITS_HELD:
-            _fits.popitem(last=False)
+        fits = _fits()
+        fits[name] = fit_bytes
+        fits.move_to_end(name)
+        while len(fits) > FITS_HELD:
+            fits.popitem(last=False)
 
     def load_fit(name: str) -> bytes:
         try:
-            return _fits[name]
+            return _fits()[name]
         except KeyError:
             raise KeyError(f"Fit `{name}` not found.") from None
 
     def delete_fit(name: str) -> None:
-        _fits.pop(name, None)
+        _fits().pop(name, None)
 
     httpstan.cache.dump_fit, httpstan.cache.load_fit, httpstan.cache.delete_fit = dump_fit, load_fit, delete_fit
     httpstan.cache._pp_vae_fits_in_memory = True
 
 
 def forget_fits() -> None:
-    """Drop the fits held since the last call: their draws have been read (see :func:`_hold_fits_in_memory`)."""
-    _fits.clear()
+    """Drop this thread's fits: their draws have been read (see :func:`_hold_fits_in_memory`)."""
+    _fits().clear()
 
 
 def is_cached(program: StanProgram) -> bool:

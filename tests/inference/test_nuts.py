@@ -106,4 +106,31 @@ def test_a_repeated_run_samples_again_and_leaves_no_fit_on_disk():
         first, second = (fit_nuts("beta_bernoulli", data, draws=100, seed=22) for _ in range(2))
     assert len(written) == 8 and len(set(written)) == 4  # the same 4 fit names, each sampled twice
     np.testing.assert_array_equal(first.posterior["theta"].values, second.posterior["theta"].values)
-    assert (set(fits.glob("*")) if fits.is_dir() else set()) == on_disk and not _fits
+    assert (set(fits.glob("*")) if fits.is_dir() else set()) == on_disk and not _fits()
+
+
+def test_a_run_in_a_thread_holds_its_fits_in_that_thread_and_forgets_them():
+    # calibration's workers sample in threads, and each run forgets its fits once read: that is safe because PyStan
+    # serves httpstan in the sampling thread, so each thread's fits are its own (pp_vae.stan.builds keeps them per thread)
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpstan.cache
+
+    from pp_vae.stan.builds import _fits
+
+    data = {"N": 10, "y": FLIPS, "alpha": 3.0, "beta": 1.0}
+    fit_nuts("beta_bernoulli", data, draws=100, seed=23)  # installs the in-memory store
+    store, dumped_in = httpstan.cache.dump_fit, []
+
+    def run(seed):
+        theta = fit_nuts("beta_bernoulli", data, draws=100, seed=seed).posterior["theta"].values
+        return threading.get_ident(), theta, len(_fits())
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(httpstan.cache, "dump_fit", lambda fit_bytes, name: (dumped_in.append(threading.get_ident()), store(fit_bytes, name)))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs = list(pool.map(run, (24, 25)))
+    assert sorted(dumped_in) == sorted([ident for ident, *_ in runs for _ in range(4)])  # each run's 4 chains, in its thread
+    assert all(left == 0 for *_, left in runs)
+    np.testing.assert_array_equal(runs[0][1], run(24)[1])
