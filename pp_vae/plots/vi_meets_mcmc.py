@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 from scipy import stats
 
 if TYPE_CHECKING:
@@ -69,9 +70,15 @@ def warmup_sweep(runs: Sequence[WarmupRun], title: str = "") -> Figure:
         right.plot(warmups, [run.ess_per_second for run in mine], "o-", color=f"C{index}", label=label)
     left.axhline(1.01, color="0.4", linestyle="--", linewidth=1, label="R-hat = 1.01")
     left.set(xscale="log", xlabel="warm-up iterations per chain", ylabel="largest R-hat over the parameters")
-    right.set(xscale="log", yscale="log", xlabel="warm-up iterations per chain", ylabel="smallest bulk ESS per second")
+    right.set(xscale="log", yscale="log", xlabel="warm-up iterations per chain")
+    right.set_ylabel("smallest bulk ESS per second\n(the start's own seconds included)")
+    lengths = sorted({run.warmup for run in runs})
+    for ax in (left, right):  # a tick at every warm-up length run, labelled plainly
+        ax.set_xticks(lengths, [str(n) for n in lengths])
+        ax.xaxis.set_minor_locator(NullLocator())
     left.legend(frameon=False, fontsize=8)
-    fig.suptitle(title or "NUTS after a short warm-up, from two starts", fontsize=10)
+    right.legend(frameon=False, fontsize=8)
+    fig.suptitle(title or "NUTS over warm-up lengths, from two starts", fontsize=10)
     fig.tight_layout()
     return fig
 
