@@ -5,6 +5,9 @@ binary cross-entropy with logits or the Binomial written out with ``lgamma``, Ad
 batches: the yardstick the Pyro VAE is held to.
 """
 
+import time
+
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -108,3 +111,52 @@ class _FoldSamples(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         out = self.net(z.reshape(-1, z.shape[-1]))
         return out.reshape(*z.shape[:-1], out.shape[-1])
+
+
+def plain_log_weights(vae: PlainVAE, x: torch.Tensor, samples: int) -> torch.Tensor:
+    """``log p(x|z) + log N(z; 0, I) - log q(z|x)`` for ``samples`` draws of ``z ~ q``, written out: shape ``(samples, n)``.
+
+    Binary images only (the Bernoulli likelihood as binary cross-entropy with logits).
+    """
+    h = vae.enc(x)
+    loc, log_scale = vae.enc_loc(h), vae.enc_log_scale(h)
+    eps = torch.randn((samples, *loc.shape), device=x.device)
+    z = loc + log_scale.exp() * eps
+    log_px = -F.binary_cross_entropy_with_logits(vae.dec(z), x.expand(samples, *x.shape), reduction="none").sum(-1)
+    half_log_2pi = 0.5 * torch.log(torch.tensor(2 * torch.pi))
+    log_prior = (-0.5 * z**2 - half_log_2pi).sum(-1)
+    log_q = (-0.5 * eps**2 - log_scale - half_log_2pi).sum(-1)
+    return log_px + log_prior - log_q
+
+
+def train_plain_binarised(train_grey: torch.Tensor, config) -> tuple[PlainVAE, list[float]]:
+    """A plain VAE trained as pp_vae trains on dynamically binarised images: the same seeds for the initial weights,
+    the order of each epoch and its binary draws (``config`` is a ``TrainConfig``). Returns it and seconds per epoch."""
+    torch.manual_seed(config.seed)
+    vae = PlainVAE(train_grey.shape[1], config.latent_dim, config.hidden_dim)
+    optimiser = torch.optim.Adam(vae.parameters(), lr=config.lr)
+    n, seconds = train_grey.shape[0], []
+    for epoch in range(config.epochs):
+        start = time.perf_counter()
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed * 100_003 + epoch))
+        torch.manual_seed(config.seed * 100_003 + epoch)
+        for first in range(0, n, config.batch_size):
+            batch = torch.bernoulli(train_grey[order[first : first + config.batch_size]])
+            loss = -vae.elbo(batch).sum()
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        seconds.append(time.perf_counter() - start)
+    return vae.eval(), seconds
+
+
+@torch.no_grad()
+def plain_bounds(vae: PlainVAE, x: torch.Tensor, samples: int, batch: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Each binary image's ELBO and IWAE bound under the plain VAE, from ``samples`` draws (in chunks of 250)."""
+    elbos, iwaes = [], []
+    for start in range(0, x.shape[0], batch):
+        chunk = x[start : start + batch]
+        terms = torch.cat([plain_log_weights(vae, chunk, min(250, samples - k)) for k in range(0, samples, 250)])
+        elbos.append(terms.mean(0))
+        iwaes.append(torch.logsumexp(terms, 0) - np.log(samples))
+    return torch.cat(elbos).numpy().astype(float), torch.cat(iwaes).numpy().astype(float)

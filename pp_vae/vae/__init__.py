@@ -19,7 +19,7 @@ __getattr__, __dir__, __all__ = attach(
         "iaf": ["IAFVAE"],
         "ladder": ["LadderVAE", "LadderPosterior", "precision_weighted"],
         "binary": ["BinaryVAE", "StraightThroughBernoulli", "bernoulli_kl"],
-        "catalogue": ["FAMILIES", "LIKELIHOODS", "ARCHITECTURES"],
+        "catalogue": ["FAMILIES", "LIKELIHOODS", "ARCHITECTURES", "AUTO", "default_likelihood"],
         "likelihoods": [
             "Likelihood",
             "Binomial",
@@ -49,9 +49,11 @@ __getattr__, __dir__, __all__ = attach(
         "graphs": ["GraphedStep"],
         "config": ["TrainConfig", "History"],
         "training": ["train", "new_vae"],
-        "checkpoints": ["CHECKPOINT", "save_checkpoint", "load_checkpoint"],
+        "checkpoints": ["CHECKPOINT", "save_checkpoint", "load_checkpoint", "data_description"],
         "devices": ["resolve_device", "launched_as", "Parallel"],
         "metrics": ["training_metrics", "write_metrics"],
+        "baseline": ["no_latent_log_likelihood", "bernoulli_pixels_log_likelihood"],
+        "evaluation": ["evaluate_run", "load_trained_vae", "mean_and_se", "per_image_bounds", "score_against_baseline"],
         "analysis": [
             "ACTIVE_KL",
             "kl_per_dimension",

@@ -55,6 +55,15 @@ LIKELIHOODS: dict[str, Entry] = {
     )
 }
 
+AUTO = "auto"
+"""The likelihood option that picks the data's honest default (:func:`default_likelihood`)."""
+
+
+def default_likelihood(levels: int | None) -> str:
+    """The likelihood ``auto`` picks: the Bernoulli for binary pixels (``levels == 1``), else the Binomial over the grey levels."""
+    return "bernoulli" if levels == 1 else "binomial"
+
+
 ARCHITECTURES = ("mlp", "conv", "linear")
 """The encoder and decoder networks: one hidden layer each (``mlp``), two strided convolutions (``conv``), or none (``linear``)."""
 

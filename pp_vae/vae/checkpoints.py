@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from pp_vae.data.images import ImageData
 from pp_vae.files import atomic_write
 from pp_vae.vae.config import History, TrainConfig
 from pp_vae.vae.family import VAEFamily
@@ -16,9 +17,22 @@ CHECKPOINT = "checkpoint.pt"
 KEYS = {"vae", "vae_config", "optimiser", "train_config", "history"}
 
 
-def save_checkpoint(path: Path, vae: VAEFamily, optimiser: torch.optim.Optimizer, config: TrainConfig, history: History) -> None:
-    """Write the VAE's and the optimiser's state, the run's config and its history; an interruption keeps the previous file."""
+def data_description(data: ImageData) -> dict[str, Any]:
+    """What a checkpoint records of its training data, so a run can be scored later as it was trained (``pp-vae evaluate``)."""
+    return {"dataset": data.name, "binarize": data.binarize, "image_shape": list(data.image_shape), "levels": data.levels}
+
+
+def save_checkpoint(
+    path: Path,
+    vae: VAEFamily,
+    optimiser: torch.optim.Optimizer,
+    config: TrainConfig,
+    history: History,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Write the VAE's and the optimiser's state, the run's config, its history and its data's description (atomically)."""
     state = {
+        "data": data or {},
         "vae": vae.state_dict(),
         "vae_config": vae.config(),
         "optimiser": optimiser.state_dict(),
@@ -41,4 +55,5 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dic
         ) from None
     if not isinstance(state, dict) or not KEYS <= set(state):
         raise ValueError(f"{path} is not a pp-vae checkpoint (missing keys)")
+    state.setdefault("data", {})  # written before checkpoints described their data
     return state

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pp_vae.vae.catalogue import ARCHITECTURES, FAMILIES, LIKELIHOODS, lookup
+from pp_vae.vae.catalogue import ARCHITECTURES, AUTO, FAMILIES, LIKELIHOODS, default_likelihood, lookup
 from pp_vae.vae.likelihoods import check_sigma
 from pp_vae.vae.objective import Objective
 from pp_vae.validation import integer_at_least
@@ -16,8 +16,9 @@ class TrainConfig:
     """Everything a training run depends on (saved in the checkpoint and in ``metrics.json``).
 
     The VAE: ``model`` (a member of :data:`pp_vae.vae.catalogue.FAMILIES`), ``latent_dim``, ``hidden_dim``,
-    ``arch`` (``mlp`` or ``conv``), ``likelihood``, ``sigma`` (Gaussian), ``trials`` (Binomial; ``None``: the
-    data's own grey levels, 16 for the digits), ``flows`` (IAF), ``top_dim`` (ladder). The objective: ``beta``
+    ``arch`` (``mlp`` or ``conv``), ``likelihood`` (``auto``: the Bernoulli on binary images, else the Binomial
+    over the grey levels), ``sigma`` (Gaussian), ``trials`` (Binomial; ``None``: the data's own grey levels,
+    16 for the digits), ``flows`` (IAF), ``top_dim`` (ladder). The objective: ``beta``
     and ``anneal_epochs``. The optimisation: ``epochs``, ``batch_size``, ``lr``, ``seed``.
     """
 
@@ -27,7 +28,7 @@ class TrainConfig:
     batch_size: int = 128
     lr: float = 1e-3
     seed: int = 0
-    likelihood: str = "binomial"
+    likelihood: str = AUTO
     sigma: float | str = 0.1
     trials: int | None = None
     arch: str = "mlp"
@@ -44,7 +45,8 @@ class TrainConfig:
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
         lookup(FAMILIES, self.model, "model")
-        lookup(LIKELIHOODS, self.likelihood, "likelihood")
+        if self.likelihood != AUTO:
+            lookup(LIKELIHOODS, self.likelihood, "likelihood")
         self.sigma = check_sigma(self.sigma)
         if self.trials is not None:
             integer_at_least("trials", self.trials)
@@ -61,7 +63,7 @@ class TrainConfig:
         return {
             "latent_dim": self.latent_dim,
             "hidden_dim": self.hidden_dim,
-            "likelihood": self.likelihood,
+            "likelihood": default_likelihood(data_levels) if self.likelihood == AUTO else self.likelihood,
             "sigma": self.sigma,
             "trials": self.trials if self.trials is not None else data_levels,
             "arch": self.arch,

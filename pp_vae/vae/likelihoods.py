@@ -1,11 +1,13 @@
 """The decoder's likelihood ``p(x | z)``: how the decoder's output, one number per pixel, scores an image (lectures 4-5).
 
-* :class:`Binomial` -- each pixel counts ``trials`` events (``x * trials`` of them, e.g. the digits' 16 ink
-  cells per block), ``Binomial(trials, sigmoid(decoded))``. For count data this is the data's own
-  generative model and ``log p(x)`` is a true log-probability. The default for the digits.
 * :class:`Bernoulli` -- ``Bernoulli(sigmoid(decoded))`` per pixel; ``-log p(x|z)`` is the binary cross-entropy.
-  Right for binary images; on grey levels in [0, 1] (as Pyro's VAE example uses it) it is not a
-  normalised density of the data, which is why it is kept: to compare with that example.
+  An honest probability on binary images (binarised MNIST, the default); on grey levels in [0, 1] (as
+  Pyro's VAE example uses it) it is not a normalised density of the data, which is why it is kept: to
+  compare with that example.
+* :class:`Binomial` -- each pixel counts ``trials`` events (``x * trials`` of them, e.g. the 8x8 digits' 16 ink
+  cells per block), ``Binomial(trials, sigmoid(decoded))``: ``log p(x)`` is a true log-probability of the
+  counts, though not how they were made (a block's cells are inked together by strokes, so the counts pile
+  up at 0 and at ``trials``). The default on grey levels.
 * :class:`ContinuousBernoulli` -- the normalised density on [0, 1] that the Bernoulli pretends to be
   (Loaiza-Ganem and Cunningham 2019): ``C(lambda) lambda^x (1 - lambda)^(1 - x)``.
 * :class:`Gaussian` -- ``Normal(decoded, sigma^2)`` per pixel: ``-log p(x|z) = ||x - mean||^2 / (2 sigma^2) + D log
@@ -107,7 +109,7 @@ class ContinuousBernoulli(Likelihood):
 
 
 class Binomial(Likelihood):
-    """Each pixel ``Binomial(trials, sigmoid(decoded))`` over its count ``x * trials``: for count data, the data's own model."""
+    """Each pixel ``Binomial(trials, sigmoid(decoded))`` over its count ``x * trials``: a true probability of count data."""
 
     name = "binomial"
 

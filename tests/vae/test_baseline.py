@@ -1,0 +1,45 @@
+"""The no-latent baseline against scipy's own probabilities."""
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from pp_vae.data import ImageData
+from pp_vae.vae.baseline import no_latent_log_likelihood
+
+
+def _data(train, test, levels, binarize="none"):
+    as_t = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32))  # noqa: E731
+    y = torch.zeros(len(train), dtype=torch.long)
+    return ImageData("toy", as_t(train), y, as_t(test), y[: len(test)], (1, np.asarray(train).shape[1]), levels, binarize)
+
+
+def test_bernoulli_pixels_match_scipy_with_half_count_smoothing():
+    rng = np.random.default_rng(0)
+    train = rng.random((200, 6))  # grey levels: dynamic binarisation fits the pixels' expected values
+    test = (rng.random((30, 6)) < 0.4).astype(float)
+    p = (train.sum(0) + 0.5) / (200 + 1)
+    expected = stats.bernoulli.logpmf(test, p).sum(1)
+    np.testing.assert_allclose(no_latent_log_likelihood(_data(train, test, 1, "dynamic")), expected, rtol=1e-5)
+
+
+def test_counts_use_each_pixels_frequency_table():
+    rng = np.random.default_rng(1)
+    train_counts, test_counts = rng.integers(0, 5, (300, 4)), rng.integers(0, 5, (20, 4))
+    got = no_latent_log_likelihood(_data(train_counts / 4, test_counts / 4, 4))
+    expected = np.zeros(20)
+    for j in range(4):
+        table = np.bincount(train_counts[:, j], minlength=5) + 0.5
+        expected += np.log(table / table.sum())[test_counts[:, j]]
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_other_test_images_and_refusals():
+    train = np.full((10, 3), 0.5)
+    other = _data(train[:0], np.array([[1.0, 0.0, 1.0]]), 1, "fixed")
+    np.testing.assert_allclose(no_latent_log_likelihood(_data(train, train[:1], 1), other), [3 * np.log(0.5)], rtol=1e-6)
+    with pytest.raises(ValueError, match="has none"):
+        no_latent_log_likelihood(other)
+    with pytest.raises(ValueError, match="pixels without integer grey levels have no discrete no-latent baseline"):
+        no_latent_log_likelihood(_data(train, train, None))
