@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,12 @@ KEYS = {"vae", "vae_config", "optimiser", "train_config", "history"}
 
 
 def save_checkpoint(path: Path, vae: VAEFamily, optimiser: torch.optim.Optimizer, config: TrainConfig, history: History) -> None:
-    """Write the VAE's and the optimiser's state, the run's config and its history; an interruption keeps the previous file."""
+    """Write the VAE's and the optimiser's state, the run's config and its history; an interruption or failed write keeps the old file.
+
+    The state is serialised in memory first and then written with plain Python, so a full disk or a
+    file-size limit is a :class:`~pp_vae.files.WriteError` naming the file and the cause, not torch's
+    ``inline_container`` message.
+    """
     state = {
         "vae": vae.state_dict(),
         "vae_config": vae.config(),
@@ -25,7 +31,9 @@ def save_checkpoint(path: Path, vae: VAEFamily, optimiser: torch.optim.Optimizer
         "train_config": asdict(config),
         "history": asdict(history),
     }
-    atomic_write(path, lambda f: torch.save(state, f))
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write(path, lambda f: f.write(buffer.getbuffer()))
 
 
 def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dict[str, Any]:
