@@ -485,6 +485,8 @@ def test_course_exits_non_zero_and_names_notebook_and_cell(three_notebooks, tmp_
     assert "error: 02_broken.ipynb failed in cell 3 (assert y == 2, 'y is not two'): AssertionError: y is not two" in result.stderr
     assert "2 of 3 notebooks ran" in result.stdout and (out / "site" / "index.html").exists()
     assert f"course site built: open {(out / 'site' / 'index.html').resolve()}" in result.stdout
+    again = _cli("course", "--notebooks", three_notebooks, "--out", out, "--quiet", "--no-execute", timeout=300)
+    assert again.returncode == 0 and again.stdout.startswith(f"note: replacing the previous course build in {out}\n"), again.stderr
 
 
 def test_course_missing_folder_is_one_line(tmp_path):
