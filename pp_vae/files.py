@@ -67,6 +67,7 @@ def atomic_target(path: str | Path) -> Iterator[Path]:
     with writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+        os.fchmod(fd, 0o666 & ~_umask())  # what open() would have given it, not mkstemp's owner-only 0o600
         os.close(fd)
     tmp = Path(name)
     try:
@@ -77,6 +78,12 @@ def atomic_target(path: str | Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync(path: Path) -> None:

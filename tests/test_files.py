@@ -23,6 +23,9 @@ def _python(code: str, **kwargs) -> subprocess.Popen:
 def test_atomic_write_replaces_the_file_and_a_failure_leaves_it_as_it_was(tmp_path):
     path = atomic_write_text(tmp_path / "new" / "a.txt", "first")
     assert path.read_text() == "first"
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask  # as open() makes a file, readable by a web server serving the site
 
     def fails(f):
         f.write(b"half")
