@@ -28,7 +28,7 @@ stage_tests() {
     $py -m pytest -q -s -p no:cacheprovider -m gpu tests/vae && $py -m pytest -q -p no:cacheprovider -n 8 tests/vae -x
 }
 
-train() {  # train NAME OPTIONS...: 3 epochs on the digits, on CUDA unless the options say otherwise
+train() {  # train NAME OPTIONS...: 3 epochs on the default data (the embedded MNIST digits, binarised), on CUDA unless told otherwise
     local name=$1
     shift
     $py -m pp_vae.cli train --epochs 3 --iwae-samples 50 --device ${DEVICE:-cuda} --quiet --out "$work/$name" "$@" >"$work/$name.log" 2>&1 \

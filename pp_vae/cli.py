@@ -18,6 +18,16 @@ from pathlib import Path
 
 
 def _course(args: argparse.Namespace) -> int:
+    from pp_vae.files import FolderLock
+
+    with FolderLock(args.out, "pp-vae course") as lock:  # no two builds into one folder at once
+        if (Path(args.out) / "summary.json").exists():
+            lock.notes.append(f"replacing the previous course build in {args.out}")
+        _notes(lock.notes)
+        return _course_into(args)
+
+
+def _course_into(args: argparse.Namespace) -> int:
     from pp_vae.course.notebooks import default_notebooks_dir, run_course
 
     notebooks = Path(args.notebooks) if args.notebooks else default_notebooks_dir()
@@ -102,12 +112,31 @@ def _calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notes(notes: list[str]) -> None:
+    for note in notes:
+        print(f"note: {note}")
+
+
 def _train(args: argparse.Namespace) -> int:
+    from pp_vae.vae.devices import launched_as
+    from pp_vae.vae.runs import claim_run_folder
+
+    if launched_as()[0] != 0:  # under torchrun, rank 0 alone owns the run folder
+        return _train_run(args)
+    with claim_run_folder(args.out, resume=args.resume, overwrite=args.overwrite, command="pp-vae train") as lock:
+        _notes(lock.notes)
+        return _train_run(args)
+
+
+def _train_run(args: argparse.Namespace) -> int:
+    from functools import partial
+
     import matplotlib
 
     matplotlib.use("Agg")  # figures go to files; no display needed
 
     from pp_vae.data.images import load_dataset
+    from pp_vae.files import atomic_write
     from pp_vae.plots.vae import training_figures
     from pp_vae.vae.config import TrainConfig
     from pp_vae.vae.devices import launched_as, leave_process_group, resolve_device
@@ -148,7 +177,7 @@ def _train(args: argparse.Namespace) -> int:
     report = training_metrics(vae, data, config, history, iwae_samples=args.iwae_samples)
     write_metrics(out / "metrics.json", report)
     for name, figure in training_figures(vae, data, report, history, seed=args.seed).items():
-        figure.savefig(out / name, dpi=110)
+        atomic_write(out / name, partial(figure.savefig, format=Path(name).suffix[1:], dpi=110))
     line = (
         f"{config.model}: test ELBO {report['test_elbo']:.3f} nats/image after {report['epochs']} epochs "
         f"({report['seconds_per_epoch']:.2f} s/epoch on {report['device']}); {report['active_units']} active units"
@@ -190,6 +219,14 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _homework(args: argparse.Namespace) -> int:
+    from pp_vae.files import FolderLock
+
+    with FolderLock(args.course, f"pp-vae homework {args.action}") as lock:  # two autogrades would interleave gradebook writes
+        _notes(lock.notes)
+        return _homework_in(args)
+
+
+def _homework_in(args: argparse.Namespace) -> int:
     from pp_vae.course import homework
 
     course = Path(args.course)
@@ -354,7 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--flows", type=_positive_int, default=2, help="IAF layers for --model iaf (default: 2)")
     tr.add_argument("--top-dim", type=_positive_int, default=4, help="size of the top latent layer for --model ladder (default: 4)")
     tr.add_argument("--iwae-samples", type=int, default=1000, help="K for the importance-weighted test log-likelihood; 0 skips it")
-    tr.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    again = tr.add_mutually_exclusive_group()  # a run folder belongs to one run: a folder holding one needs either
+    again.add_argument("--resume", action="store_true", help="continue the run in OUT from OUT/checkpoint.pt")
+    again.add_argument("--overwrite", action="store_true", help="replace the run in OUT (default: refuse a folder that holds one)")
     tr.add_argument(
         "--no-cuda-graph", action="store_true", help="on a GPU, run every step through Pyro instead of replaying one recorded step"
     )
@@ -389,7 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``pp-vae`` console script; returns the exit status."""
+    """Entry point of the ``pp-vae`` console script; returns the exit status (2: bad input, 1: a file could not be written)."""
+    from pp_vae.files import WriteError
     from pp_vae.stan.programs import StanProgramError
 
     parser = build_parser()
@@ -399,6 +439,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StanProgramError as error:
         print(f"error: {error.one_line()}", file=sys.stderr)
         return 2
+    except WriteError as error:  # no space, no permission, no folder: one line naming the file and the cause
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"error: {str(error).splitlines()[0] if str(error) else type(error).__name__}", file=sys.stderr)
         return 2

@@ -304,10 +304,129 @@ def test_train_bad_input_is_one_line(tmp_path):
     assert result.returncode == 2 and result.stderr.startswith("error: MNIST folder not found") and "Traceback" not in result.stderr
     bad = _cli("train", "--sigma", "wide", timeout=60)
     assert bad.returncode == 2 and "sigma must be a positive number, 'learned' or 'optimal', got 'wide'" in bad.stderr
+    (tmp_path / "file").write_text("")
+    nowhere = _cli("train", "--out", tmp_path / "file" / "run", timeout=120)
+    lock = tmp_path / "file" / "run" / ".pp-vae.lock"
+    assert nowhere.returncode == 1 and nowhere.stderr == f"error: cannot write {lock}: Not a directory\n"
     counts = _cli(
         "train", "--dataset", "digits", "--binarize", "none", "--trials", "5", "--epochs", "1", "--out", tmp_path / "t", timeout=120
     )
     assert counts.returncode == 2 and "x * 5 = " in counts.stderr and "is not a count" in counts.stderr
+
+
+def _tiny_run(out, *extra):
+    """``pp-vae train`` arguments for a run of seconds on the 8x8 digits."""
+    common = ["--dataset", "digits", "--hidden-dim", "16", "--latent-dim", "2", "--iwae-samples", "0", "--device", "cpu", "--quiet"]
+    return ["train", *common, "--out", out, *extra]
+
+
+def _contents(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+# the second run: everything imported first, then `pp-vae train` the moment the first run holds the folder
+WAIT_FOR_THE_LOCK_THEN_TRAIN = """
+import json, sys, time
+from pathlib import Path
+import pyro, torch
+from pp_vae.cli import main
+lock, deadline = Path(sys.argv[1]), time.time() + 120
+while time.time() < deadline:
+    try:
+        if json.loads(lock.read_text() or "{}"):
+            break
+    except (OSError, ValueError):
+        pass
+    time.sleep(0.01)
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.slow
+def test_a_second_run_into_a_folder_is_refused_while_the_first_finishes_intact(tmp_path):
+    from pp_vae.files import LOCK
+    from pp_vae.vae import load_checkpoint
+
+    out = tmp_path / "run"
+    args = [sys.executable, "-c", WAIT_FOR_THE_LOCK_THEN_TRAIN, out / LOCK, *_tiny_run(out, "--seed", "1", "--epochs", "1")]
+    second = subprocess.Popen(list(map(str, args)), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "pp_vae.cli", *map(str, _tiny_run(out, "--epochs", "20"))],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    second_out, second_err = second.communicate(timeout=300)
+    first_out, first_err = first.communicate(timeout=300)
+    assert second.returncode == 2 and second_out == "", second_err
+    assert second_err.startswith(f"error: {out} is in use by pid {first.pid} started ") and second_err.count("\n") == 1
+    assert second_err.endswith("(pp-vae train): wait for it to end, or use another folder\n")
+    assert first.returncode == 0, first_err
+    assert f"wrote {out / 'metrics.json'}, {out / 'checkpoint.pt'} and figures" in first_out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs"] == 20 and metrics["config"]["seed"] == 0 and (out / "elbo.png").stat().st_size > 0
+    assert load_checkpoint(out / "checkpoint.pt")["train_config"]["seed"] == 0 and not (out / LOCK).exists()
+
+    before = _contents(out)
+    again = _cli(*_tiny_run(out, "--epochs", "1"), timeout=300)
+    assert again.returncode == 2 and again.stderr == (
+        f"error: {out} already holds a run (checkpoint.pt, metrics.json): "
+        "continue it with --resume, replace it with --overwrite, or choose another --out\n"
+    )
+    assert _contents(out) == before  # byte-identical
+
+    replaced = _cli(*_tiny_run(out, "--epochs", "1", "--overwrite"), timeout=300)
+    assert replaced.returncode == 0, replaced.stderr
+    assert replaced.stdout.startswith(f"note: replacing the earlier run in {out} (--overwrite)\n")
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 1
+    both = _cli(*_tiny_run(out, "--resume", "--overwrite"), timeout=60)
+    assert both.returncode == 2 and "not allowed with argument --resume" in both.stderr
+
+
+@pytest.mark.slow
+def test_a_checkpoint_that_cannot_be_written_is_one_line_and_the_last_one_resumes(tmp_path):
+    import resource
+
+    out, checkpoint = tmp_path / "run", tmp_path / "run" / "checkpoint.pt"
+    first = _cli(*_tiny_run(out, "--epochs", "1"), timeout=300)
+    assert first.returncode == 0, first.stderr
+    kept = checkpoint.read_bytes()
+
+    def no_file_as_large_as_that_checkpoint():  # the resumed run's checkpoint is at least as large: the write fails (EFBIG)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (len(kept) - 1, len(kept) - 1))
+
+    full = subprocess.run(
+        [sys.executable, "-m", "pp_vae.cli", *map(str, _tiny_run(out, "--epochs", "2", "--resume"))],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=no_file_as_large_as_that_checkpoint,
+    )
+    assert full.returncode == 1, full.stderr
+    assert (
+        f"error: cannot write {checkpoint}: File too large; the checkpoint of epoch 1 is kept: make room and rerun with --resume"
+        in full.stderr.splitlines()
+    )
+    assert "Traceback" not in full.stderr and "inline_container" not in full.stderr
+    assert checkpoint.read_bytes() == kept and not list(out.glob(".*"))  # no temporary file, no lock left behind
+    resumed = _cli(*_tiny_run(out, "--epochs", "2", "--resume"), timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 2
+
+
+def test_course_and_homework_refuse_a_folder_another_process_holds(tmp_path):
+    import os
+
+    from pp_vae.files import FolderLock
+
+    with FolderLock(tmp_path / "site", "pp-vae course"), FolderLock(tmp_path / "hw", "pp-vae homework autograde"):
+        course = _cli("course", "--out", tmp_path / "site", "--no-execute", timeout=60)
+        homework = _cli("homework", "export", "--course", tmp_path / "hw", timeout=60)
+    for result, folder, command in ((course, "site", "course"), (homework, "hw", "homework autograde")):
+        assert result.returncode == 2 and result.stderr.startswith(f"error: {tmp_path / folder} is in use by pid {os.getpid()} started ")
+        assert f"(pp-vae {command}): wait for it to end" in result.stderr and result.stderr.count("\n") == 1
 
 
 def _fake_mnist(folder, dtype_code=0x08):
@@ -398,6 +517,8 @@ def test_course_exits_non_zero_and_names_notebook_and_cell(three_notebooks, tmp_
     assert "error: 02_broken.ipynb failed in cell 3 (assert y == 2, 'y is not two'): AssertionError: y is not two" in result.stderr
     assert "2 of 3 notebooks ran" in result.stdout and (out / "site" / "index.html").exists()
     assert f"course site built: open {(out / 'site' / 'index.html').resolve()}" in result.stdout
+    again = _cli("course", "--notebooks", three_notebooks, "--out", out, "--quiet", "--no-execute", timeout=300)
+    assert again.returncode == 0 and again.stdout.startswith(f"note: replacing the previous course build in {out}\n"), again.stderr
 
 
 def test_course_missing_folder_is_one_line(tmp_path):

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pp_vae.files import atomic_target, writing
+
 DEFAULT_COURSE = Path("build/homework")
 CONFIG = "nbgrader_config.py"
 
@@ -38,12 +40,14 @@ def prepare_course(course_dir: Path, assignments_dir: Path | None = None) -> Pat
     assignments_dir = Path(assignments_dir or default_assignments_dir())
     list_assignments(assignments_dir)  # a clear error when there is nothing to copy
     course_dir = Path(course_dir)
-    course_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(assignments_dir / CONFIG, course_dir / CONFIG)
+    with writing(course_dir / CONFIG):
+        course_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(assignments_dir / CONFIG, course_dir / CONFIG)
     # only what the instructor wrote: not a Stan build folder left by running a source (hw2's compiled solution
     # program would reach the students), checkpoints or caches
     leftovers = shutil.ignore_patterns("build", ".ipynb_checkpoints", "__pycache__", "*.pyc")
-    shutil.copytree(assignments_dir / "source", course_dir / "source", dirs_exist_ok=True, ignore=leftovers)
+    with writing(course_dir / "source"):
+        shutil.copytree(assignments_dir / "source", course_dir / "source", dirs_exist_ok=True, ignore=leftovers)
     return course_dir
 
 
@@ -148,7 +152,8 @@ def autograde(
                 continue
             target = course_dir / "submitted" / student_dir.name / name
             shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(folder, target)
+            with writing(target):
+                shutil.copytree(folder, target)
             notebook_present = (folder / f"{name}.ipynb").is_file()
             with warnings.catch_warnings():  # nbgrader's own SQLAlchemy session notices, not the student's business
                 warnings.simplefilter("ignore", SAWarning)
@@ -220,7 +225,6 @@ def export_grades(to: Path, course_dir: Path = DEFAULT_COURSE) -> Path:
     if not database.is_file():
         raise FileNotFoundError(f"no gradebook in {course_dir}: autograde some submissions first")
     to = Path(to)
-    to.parent.mkdir(parents=True, exist_ok=True)
-    with Gradebook(_database_url(course_dir)) as gradebook:
-        CsvExportPlugin(to=str(to)).export(gradebook)
+    with Gradebook(_database_url(course_dir)) as gradebook, atomic_target(to) as tmp:
+        CsvExportPlugin(to=str(tmp)).export(gradebook)
     return to

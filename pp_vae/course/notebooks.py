@@ -13,6 +13,7 @@ from typing import Any
 
 from pp_vae.course.site import build_site
 from pp_vae.course.summary import KEY_NUMBERS_MIME, NotebookResult, write_summary
+from pp_vae.files import atomic_write_text
 
 
 def default_notebooks_dir() -> Path:
@@ -71,10 +72,7 @@ def run_notebook(path: Path, out_dir: Path, timeout: int = 1800, progress: bool 
         bar.close()
     seconds = time.perf_counter() - start
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    executed_path = out_dir / path.name
-    nbformat.write(notebook, executed_path)
+    executed_path = atomic_write_text(Path(out_dir) / path.name, nbformat.writes(notebook) + "\n")  # as nbformat.write ends it
     return NotebookResult(
         notebook=path,
         executed=executed_path,

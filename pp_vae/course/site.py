@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from pp_vae.course.summary import KEY_NUMBERS_MIME, NotebookResult, format_number, key_numbers_markdown
+from pp_vae.files import WriteError, atomic_write_text, writing
 
 API_SUBPACKAGES = ["bayes", "data", "models", "stan", "inference", "vae", "plots", "course"]
 """The subpackages documented in the API reference, in the order the course uses them."""
@@ -48,23 +49,32 @@ def stage_source(results: list[NotebookResult], source: Path, readme: Path | Non
         raise ValueError("no lectures to publish: the course site needs at least one notebook")
     source = Path(source)
     mathjax = source / "_static" / "mathjax"
-    if source.exists():  # keep a copied MathJax, which never changes; everything else is rewritten
-        for child in source.iterdir():
-            if child.name != "_static":
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
-    (source / "lectures").mkdir(parents=True, exist_ok=True)
-    copy_mathjax(mathjax.parent)
-    (source / "conf.py").write_text(CONF_PY, encoding="utf-8")
+    with writing(source):
+        if source.exists():  # keep a copied MathJax, which never changes; everything else is rewritten
+            for child in source.iterdir():
+                if child.name != "_static":
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+        (source / "lectures").mkdir(parents=True, exist_ok=True)
+        copy_mathjax(mathjax.parent)
+    atomic_write_text(source / "conf.py", CONF_PY)
     for result in results:
         _stage_notebook(result, source / "lectures" / f"{result.notebook.stem}.ipynb")
-    (source / "index.md").write_text(front_page(results, readme), encoding="utf-8")
-    (source / "key_numbers.md").write_text(key_numbers_page(results), encoding="utf-8")
-    (source / "api").mkdir()
-    (source / "api" / "index.md").write_text(_api_index(), encoding="utf-8")
+    atomic_write_text(source / "index.md", front_page(results, readme))
+    atomic_write_text(source / "key_numbers.md", key_numbers_page(results))
+    with writing(source / "api"):
+        (source / "api").mkdir()
+    atomic_write_text(source / "api" / "index.md", _api_index())
     for name in API_SUBPACKAGES:
         title = f"pp_vae.{name}"  # reStructuredText: autodoc writes reST, which MyST pages would not parse
-        (source / "api" / f"{name}.rst").write_text(f"{title}\n{'=' * len(title)}\n\n.. automodule:: {title}\n", encoding="utf-8")
+        atomic_write_text(source / "api" / f"{name}.rst", f"{title}\n{'=' * len(title)}\n\n.. automodule:: {title}\n")
     return source
+
+
+def _raise_write_error(output: str) -> None:
+    """Raise :class:`~pp_vae.files.WriteError` when Sphinx stopped because a file could not be written (its OSError's words)."""
+    found = re.search(r"(?:OSError|Error): \[Errno (\d+)\] ([^:\n]+): '([^'\n]+)'", output)
+    if found:
+        raise WriteError(found[3], OSError(int(found[1]), found[2]))
 
 
 def _stage_notebook(result: NotebookResult, target: Path) -> None:
@@ -79,7 +89,7 @@ def _stage_notebook(result: NotebookResult, target: Path) -> None:
     if not result.ok:
         warning = f"```{{error}}\nThis lecture failed in {_failure(result)}. The outputs below stop there.\n```"
         notebook.cells.insert(0, nbformat.v4.new_markdown_cell(warning))
-    nbformat.write(notebook, target)
+    atomic_write_text(target, nbformat.writes(notebook) + "\n")  # as nbformat.write ends it
 
 
 def _failure(result: NotebookResult) -> str:
@@ -161,6 +171,7 @@ def run_sphinx(source: Path, out: Path, doctrees: Path | None = None, jobs: int 
     env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0:
+        _raise_write_error(result.stderr + result.stdout)
         tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
         raise RuntimeError(f"Sphinx could not build the course site from {source} (exit status {result.returncode}):\n{tail}")
     index = out / "index.html"

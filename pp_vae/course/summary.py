@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pp_vae.files import atomic_write_text
+
 KEY_NUMBERS_MIME = "application/vnd.pp-vae.key-numbers+json"
 
 
@@ -85,7 +87,4 @@ def write_summary(results: list[NotebookResult], path: Path) -> Path:
         }
         for r in results
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    return path
+    return atomic_write_text(path, json.dumps(summary, indent=2))

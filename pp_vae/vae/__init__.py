@@ -50,6 +50,7 @@ __getattr__, __dir__, __all__ = attach(
         "config": ["TrainConfig", "History"],
         "training": ["train", "new_vae"],
         "checkpoints": ["CHECKPOINT", "save_checkpoint", "load_checkpoint", "data_description"],
+        "runs": ["RUN_FILES", "RunFolderError", "holds_run", "claim_run_folder"],
         "devices": ["resolve_device", "launched_as", "Parallel"],
         "metrics": ["training_metrics", "write_metrics"],
         "baseline": ["no_latent_log_likelihood", "bernoulli_pixels_log_likelihood"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,12 @@ def save_checkpoint(
     history: History,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Write the VAE's and the optimiser's state, the run's config, its history and its data's description (atomically)."""
+    """Write the VAE's and optimiser's state, the config, history and data description; a failed write keeps the old file.
+
+    The state is serialised in memory first and then written with plain Python, so a full disk or a
+    file-size limit is a :class:`~pp_vae.files.WriteError` naming the file and the cause, not torch's
+    ``inline_container`` message.
+    """
     state = {
         "data": data or {},
         "vae": vae.state_dict(),
@@ -39,7 +45,9 @@ def save_checkpoint(
         "train_config": asdict(config),
         "history": asdict(history),
     }
-    atomic_write(path, lambda f: torch.save(state, f))
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write(path, lambda f: f.write(buffer.getbuffer()))
 
 
 def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dict[str, Any]:

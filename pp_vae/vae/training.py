@@ -16,6 +16,7 @@ import torch
 from pyro.poutine.util import is_validation_enabled
 
 from pp_vae.data.images import ImageData
+from pp_vae.files import WriteError
 from pp_vae.vae.bounds import elbo_per_image
 from pp_vae.vae.checkpoints import CHECKPOINT, data_description, load_checkpoint, save_checkpoint
 from pp_vae.vae.config import History, TrainConfig
@@ -30,6 +31,18 @@ def new_vae(data: ImageData, config: TrainConfig, device: torch.device | str = "
     torch.manual_seed(config.seed)
     vae: VAEFamily = build_vae(config.model, data.input_dim, **config.vae_options(data.levels, data.image_shape))
     return vae.to(device)
+
+
+def _save(
+    checkpoint: Path, vae: VAEFamily, optimiser: torch.optim.Optimizer, config: TrainConfig, history: History, data: ImageData
+) -> None:
+    """:func:`save_checkpoint`; a failed write says which checkpoint is kept and how to go on."""
+    try:
+        save_checkpoint(checkpoint, vae, optimiser, config, history, data_description(data))
+    except WriteError as error:
+        kept = history.epochs - 1
+        hint = f"the checkpoint of epoch {kept} is kept: make room and rerun with --resume" if kept else "no checkpoint was written"
+        raise error.with_hint(hint) from error
 
 
 def train(
@@ -48,7 +61,8 @@ def train(
     ``history.train_elbo`` is the training objective (the ELBO when beta = 1 and no annealing);
     ``history.test_elbo`` is always the ELBO. Each epoch shuffles with a generator seeded by ``(seed,
     epoch)`` and reseeds Pyro the same way, so a resumed run continues exactly as an uninterrupted one
-    would. Ctrl-C leaves the last complete epoch's checkpoint in place. Launched by ``torchrun``, it
+    would. Ctrl-C, or a checkpoint that cannot be written (:class:`~pp_vae.files.WriteError`), leaves the last
+    complete epoch's checkpoint in place. Launched by ``torchrun``, it
     trains data-parallel; only rank 0 evaluates the test ELBO and writes checkpoints. With ``generative_from``
     the new VAE adopts that trained VAE's ``p(x, z)``, frozen, and only its guide learns.
 
@@ -158,7 +172,7 @@ def train(
                         f"epoch {epoch + 1}: train ELBO {history.train_elbo[-1]:.3f}, test ELBO {history.test_elbo[-1]:.3f} nats/image"
                     )
                 if checkpoint:
-                    save_checkpoint(checkpoint, vae, optimiser, config, history, data_description(data))
+                    _save(checkpoint, vae, optimiser, config, history, data)
             else:
                 history.test_elbo.append(float("nan"))  # only the main process evaluates and writes
     except KeyboardInterrupt:

@@ -183,3 +183,22 @@ def test_no_test_cell_is_where_a_stan_program_is_first_built():
         for cell in _cells(_source(name), "grade"):
             for program in re.findall(r"(?:compare|fit_nuts)\(\s*\"([A-Za-z0-9_]+)\"", cell.source):
                 assert f'"{program}"' in built, f"{name} {cell.metadata['nbgrader']['grade_id']}: build {program!r} in the set-up"
+
+
+def test_a_course_folder_or_grades_file_that_cannot_be_written_is_one_line_naming_it(tmp_path, monkeypatch):
+    import os
+    import sys
+
+    from nbgrader.api import Gradebook
+
+    from pp_vae.files import WriteError
+
+    (tmp_path / "file").write_text("")
+    with pytest.raises(WriteError, match=f"^cannot write {tmp_path / 'file' / 'c' / homework.CONFIG}: Not a directory$"):
+        homework.prepare_course(tmp_path / "file" / "c")
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")  # nbgrader runs alembic
+    with Gradebook(homework._database_url(tmp_path)):
+        pass  # an empty gradebook
+    with pytest.raises(WriteError, match=f"^cannot write {tmp_path / 'file' / 'sub' / 'grades.csv'}: Not a directory$"):
+        homework.export_grades(tmp_path / "file" / "sub" / "grades.csv", tmp_path)
+    assert not list(tmp_path.glob("**/.grades.csv*"))

@@ -192,3 +192,20 @@ def test_site_renders_offline_in_chromium(site):
     print(f"\n{len(pages)} pages and the search read in Chromium in {seconds:.1f} s; screenshots in {shots}")
     assert problems == []
     assert found >= len(results)
+
+
+def test_a_site_or_summary_file_that_cannot_be_written_is_one_line_naming_it(tmp_path):
+    from pp_vae.course.site import _raise_write_error, stage_source
+    from pp_vae.course.summary import NotebookResult, write_summary
+    from pp_vae.files import WriteError
+
+    (tmp_path / "file").write_text("")
+    with pytest.raises(WriteError, match=f"^cannot write {tmp_path / 'file' / 'sub' / 'summary.json'}: Not a directory$"):
+        write_summary([], tmp_path / "file" / "sub" / "summary.json")
+    lecture = NotebookResult(notebook=Path("01_x.ipynb"), executed=Path("01_x.ipynb"), title="x", seconds=None)
+    with pytest.raises(WriteError, match=f"^cannot write {tmp_path / 'file' / 'source'}: Not a directory$"):
+        stage_source([lecture], tmp_path / "file" / "source")
+    # Sphinx runs in a subprocess: a write it could not make is read back from its output
+    with pytest.raises(WriteError, match="^cannot write /out/site/index.html: No space left on device$"):
+        _raise_write_error("Exception occurred:\n  ...\nOSError: [Errno 28] No space left on device: '/out/site/index.html'\n")
+    _raise_write_error("WARNING: nothing about files")

@@ -1,8 +1,12 @@
-"""Checkpoints: atomic, resumable to the same state, refused when foreign, kept when training is interrupted."""
+"""Checkpoints: atomic, resumable to the same state, refused when foreign, kept when training is interrupted or a write fails."""
+
+import errno
+import os
 
 import pytest
 import torch
 
+from pp_vae.files import WriteError
 from pp_vae.vae import CHECKPOINT, VAE, History, TrainConfig, load_checkpoint, save_checkpoint, train, vae_from_config
 
 
@@ -78,3 +82,33 @@ def test_a_checkpoint_loads_onto_the_device_asked_for(tmp_path):
     save_checkpoint(tmp_path / CHECKPOINT, vae, torch.optim.Adam(vae.parameters()), TrainConfig(), History())
     state = load_checkpoint(tmp_path / CHECKPOINT, device="meta")  # any device: a CUDA checkpoint resumes on a CPU
     assert all(t.device.type == "meta" for t in state["vae"].values())
+
+
+def test_a_failed_checkpoint_write_names_the_file_and_the_cause_and_the_last_one_resumes(digits, tmp_path, monkeypatch):
+    import pp_vae.vae.checkpoints as checkpoints
+
+    real_write, calls = checkpoints.atomic_write, {"n": 0}
+
+    def disk_full_on_the_second(path, write):
+        calls["n"] += 1
+        if calls["n"] < 2:
+            return real_write(path, write)
+
+        def full(f):
+            f.write(b"part of a checkpoint")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        return real_write(path, full)
+
+    monkeypatch.setattr(checkpoints, "atomic_write", disk_full_on_the_second)
+    config = TrainConfig(epochs=3, hidden_dim=16, latent_dim=2)
+    with pytest.raises(WriteError) as failed:
+        train(digits, config, device="cpu", out_dir=tmp_path, progress=False)
+    path = tmp_path / CHECKPOINT
+    assert str(failed.value) == (
+        f"cannot write {path}: No space left on device; the checkpoint of epoch 1 is kept: make room and rerun with --resume"
+    )
+    assert len(load_checkpoint(path)["history"]["train_elbo"]) == 1 and [p.name for p in tmp_path.iterdir()] == [CHECKPOINT]
+    monkeypatch.undo()
+    _, history = train(digits, config, device="cpu", out_dir=tmp_path, resume=True, progress=False)
+    assert history.epochs == 3 and len(load_checkpoint(path)["history"]["train_elbo"]) == 3
