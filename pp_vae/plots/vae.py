@@ -62,7 +62,7 @@ def elbo_curves(history: History) -> Figure:
     return fig
 
 
-def latent_scatter(vae: VAEFamily, x: torch.Tensor, labels: Any) -> Figure:
+def latent_scatter(vae: VAEFamily, x: torch.Tensor, labels: Any, title: str = "Latent means by label") -> Figure:
     """Posterior means of ``x`` coloured by label (first two latent dimensions, or their top two principal components)."""
     loc = vae.posterior_mean(x).cpu().numpy()
     labels = np.asarray(labels.cpu() if hasattr(labels, "cpu") else labels)
@@ -81,7 +81,7 @@ def latent_scatter(vae: VAEFamily, x: torch.Tensor, labels: Any) -> Figure:
     else:
         scatter = ax.scatter(loc[:, 0], loc[:, 1], c=labels, cmap="viridis", s=6, alpha=0.8)
         fig.colorbar(scatter, ax=ax, label="label")
-    ax.set(xlabel=xlabel, ylabel=ylabel, title="Latent means by label")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     fig.tight_layout()
     return fig
 
@@ -110,7 +110,7 @@ def latent_manifold(vae: VAEFamily, image_shape: tuple[int, int], n: int = 12, c
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.imshow(canvas, cmap="gray_r", extent=(0, n, 0, n))
     ticks = np.arange(n) + 0.5  # tile centres; the tiles are evenly spaced in probability, not in z
-    shown = slice(None, None, max(1, n // 6))
+    shown = np.unique(np.round(np.linspace(0, n - 1, min(n, 7))).astype(int))  # both ends and, for odd n, the centre
     values = grid.numpy()
     ax.set_xticks(ticks[shown], [f"{v:.1f}" for v in values[shown]])
     ax.set_yticks(ticks[shown], [f"{v:.1f}" for v in values[shown]])
