@@ -18,5 +18,6 @@ __getattr__, __dir__, __all__ = attach(
             "read_idx",
         ],
         "binarization": ["BINARIZATIONS", "bernoulli_draw", "binarize_images"],
+        "dequantization": ["bin_log_width", "dequantize"],
     },
 )

@@ -127,6 +127,7 @@ def latent_traversals(
     dims: int | Sequence[int] = 6,
     extent: float = 3.0,
     steps: int = 9,
+    title: str = "latent traversals (a row per dimension)",
 ) -> Figure:
     """Decode ``E_q[z | x]`` with one latent dimension swept over ``[-extent, extent]`` per row.
 
@@ -148,7 +149,7 @@ def latent_traversals(
     labels = [
         f"z{int(d)}={v:+.1f}" if i == 0 or j == 0 else f"{v:+.1f}" for i, d in enumerate(order) for j, v in enumerate(values.tolist())
     ]
-    return image_grid(vae.decode(z), image_shape, "latent traversals (a row per dimension)", columns=steps, labels=labels)
+    return image_grid(vae.decode(z), image_shape, title, columns=steps, labels=labels)
 
 
 KL_FLOOR = 1e-4  # nats: where the KL-per-dimension bars start on their log axis

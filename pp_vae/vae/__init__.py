@@ -61,6 +61,7 @@ __getattr__, __dir__, __all__ = attach(
             "posterior_mean_variance",
             "active_units",
             "posterior_usage",
+            "label_accuracy",
             "optimise_local_gaussians",
             "fit_per_datapoint",
             "Gaps",

@@ -51,6 +51,22 @@ def active_units(vae: VAEFamily, x: torch.Tensor, threshold: float = ACTIVE_KL) 
     return int((kl_per_dimension(vae, x) > threshold).sum())
 
 
+@torch.no_grad()
+def label_accuracy(vae: VAEFamily, data: Any, dims: Any = None, seed: int = 0) -> tuple[float, float]:
+    """Test accuracy (and its binomial SE) of a logistic regression reading labels off one drawn code per image (``dims`` of it)."""
+    from sklearn.linear_model import LogisticRegression
+
+    torch.manual_seed(seed)
+    device = next(vae.parameters()).device
+    codes = {}
+    for split in ("train", "test"):
+        z = vae.posterior(getattr(data, split).to(device)).sample().cpu().numpy()
+        codes[split] = z if dims is None else z[:, np.asarray(dims, dtype=int)]
+    classifier = LogisticRegression(max_iter=5000).fit(codes["train"], np.asarray(data.train_labels.cpu()))
+    accuracy = float(classifier.score(codes["test"], np.asarray(data.test_labels.cpu())))
+    return accuracy, float(np.sqrt(accuracy * (1 - accuracy) / len(codes["test"])))
+
+
 def posterior_usage(vae: VAEFamily, x: torch.Tensor, threshold: float = ACTIVE_KL) -> dict[str, Any]:
     """The collapse numbers for ``metrics.json``.
 

@@ -47,6 +47,9 @@ def test_traversal_rows_sweep_the_dimensions_with_most_kl():
     z[:, 1] = torch.tensor([-3.0, 0.0, 3.0])  # first row: dimension 1, the largest KL
     np.testing.assert_allclose(np.stack(images[:3]), vae.decode(z).reshape(3, 8, 8).numpy(), rtol=1e-5)
     assert len(images) == 6
+    assert fig._suptitle.get_text() == "latent traversals (a row per dimension)"
+    titled = plots.latent_traversals(vae, x, (8, 8), dims=[0], steps=3, title="beta = 16: dimension 0")
+    assert titled._suptitle.get_text() == "beta = 16: dimension 0"  # two models' traversals need not share a title
 
 
 def test_collapse_gap_and_test_figures_show_their_numbers():

@@ -114,3 +114,24 @@ def test_elbo_anomaly_scores_beat_a_model_free_baseline(digits):
     difference, se = bootstrap_auroc_difference(scores, ink_scores(digits.test), unseen, draws=500)
     assert auroc(scores[~unseen], scores[unseen]) > 0.9 and difference > 5 * se  # measured 0.980, ink 0.505
     assert auroc(*(pca_scores(digits.train[seen], digits.test)[m] for m in (~unseen, unseen))) > 0.9  # the linear baseline is strong too
+
+
+def test_label_accuracy_reads_labels_from_informative_dimensions_only():
+    from pp_vae.vae import label_accuracy
+
+    class Codes(torch.nn.Module):  # a stand-in VAE whose posterior is the image itself, sharply
+        def __init__(self):
+            super().__init__()
+            self.dummy = torch.nn.Parameter(torch.zeros(()))
+
+        def posterior(self, x):
+            return torch.distributions.Normal(x, 0.01)
+
+    g = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 10, (1200,), generator=g)
+    x = torch.cat([labels[:, None].float(), torch.randn(1200, 1, generator=g)], 1)  # dim 0 is the label, dim 1 noise
+    data = ImageData("toy", x[:1000], labels[:1000], x[1000:], labels[1000:], (1, 2))
+    informative, noise = label_accuracy(Codes(), data, dims=[0]), label_accuracy(Codes(), data, dims=[1])
+    assert informative[0] > 0.9 and abs(noise[0] - 0.1) < 5 * noise[1] + 0.05
+    assert informative[0] - noise[0] > 5 * np.hypot(informative[1], noise[1])
+    assert label_accuracy(Codes(), data) == label_accuracy(Codes(), data)  # seeded
