@@ -53,11 +53,17 @@ __getattr__, __dir__, __all__ = attach(
         "runs": ["RUN_FILES", "RunFolderError", "holds_run", "claim_run_folder"],
         "devices": ["resolve_device", "launched_as", "Parallel"],
         "metrics": ["training_metrics", "write_metrics"],
-        "baseline": ["no_latent_log_likelihood", "bernoulli_pixels_log_likelihood"],
+        "baseline": [
+            "no_latent_log_likelihood",
+            "bernoulli_pixels_log_likelihood",
+            "gaussian_pixels_log_density",
+            "frequency_table_log_probs",
+        ],
         "evaluation": ["evaluate_run", "load_trained_vae", "mean_and_se", "per_image_bounds", "score_against_baseline"],
         "analysis": [
             "ACTIVE_KL",
             "kl_per_dimension",
+            "drawn_code_pixels",
             "posterior_mean_variance",
             "active_units",
             "posterior_usage",

@@ -303,3 +303,14 @@ def _resampled(scores: np.ndarray, anomalous: np.ndarray, draws: int, seed: int)
         pick = rng.integers(0, scores.size, scores.size)
         out[i] = auroc(scores[pick][~anomalous[pick]], scores[pick][anomalous[pick]])
     return out
+
+
+@torch.no_grad()
+def drawn_code_pixels(vae: Any, x: torch.Tensor, num_samples: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image and pixel, ``E_q[log p(x_d | z)]`` and ``E_q[(x_d - E[x_d | z])^2]`` over ``num_samples`` codes drawn from ``q(z | x)``."""
+    z = vae.posterior(x).sample((num_samples,))
+    decoded = vae.decoder(z)
+    observed = vae.likelihood.observed(x)
+    log_prob = vae.likelihood.distribution(decoded, observed).base_dist.log_prob(observed)
+    squared = (x - vae.likelihood.mean(decoded)) ** 2
+    return log_prob.mean(0), squared.mean(0)

@@ -9,6 +9,7 @@ A VAE's latent code is worth the margin by which its bound on ``log p(x)`` beats
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 
 from pp_vae.data.images import ImageData
 from pp_vae.vae.rate_distortion import independent_pixel_log_likelihood
@@ -37,3 +38,18 @@ def no_latent_log_likelihood(data: ImageData, test_images: ImageData | None = No
     if data.levels is None:
         raise ValueError(f"{data.name}: pixels without integer grey levels have no discrete no-latent baseline; binarise them")
     return independent_pixel_log_likelihood(train, test, data.levels, model="categorical")
+
+
+def gaussian_pixels_log_density(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, float]:
+    """Each test pixel's ``log N(x; its pixel's training mean, sigma^2)``, shape ``(n, D)``, and the one ``sigma`` fitted to them all."""
+    mean = train.mean(0)
+    sigma = float(np.sqrt(((train - mean) ** 2).mean()))
+    return np.asarray(stats.norm.logpdf(test, mean, sigma)), sigma
+
+
+def frequency_table_log_probs(train: np.ndarray, test: np.ndarray, levels: int) -> np.ndarray:
+    """Each test pixel's log-probability ``(n, D)`` under its pixel's training table of ``levels + 1`` counts (half-count smoothed)."""
+    train_counts, test_counts = (np.rint(np.asarray(a) * levels).astype(int) for a in (train, test))
+    table = (train_counts[:, :, None] == np.arange(levels + 1)).sum(0) + 0.5
+    log_table = np.log(table / table.sum(1, keepdims=True))
+    return np.asarray(log_table[np.arange(test_counts.shape[1]), test_counts])

@@ -135,3 +135,26 @@ def test_label_accuracy_reads_labels_from_informative_dimensions_only():
     assert informative[0] > 0.9 and abs(noise[0] - 0.1) < 5 * noise[1] + 0.05
     assert informative[0] - noise[0] > 5 * np.hypot(informative[1], noise[1])
     assert label_accuracy(Codes(), data) == label_accuracy(Codes(), data)  # seeded
+
+
+def test_drawn_code_pixels_match_scipy_at_a_point_posterior_and_sum_to_the_elbo():
+    from scipy import stats
+
+    from pp_vae.vae import drawn_code_pixels
+
+    torch.manual_seed(4)
+    vae = VAE(12, latent_dim=3, hidden_dim=8, likelihood="gaussian", sigma=0.3)
+    x = torch.rand(20, 12)
+    torch.manual_seed(5)
+    log_prob, squared = drawn_code_pixels(vae, x, num_samples=4000)
+    elbo = vae.elbo(x, num_samples=4000) - log_prob.sum(-1) + vae.kl_per_dim(x).sum(-1)
+    assert (
+        float(elbo.abs().max()) < 0.3 and abs(float(elbo.mean())) < 0.05
+    )  # the pixels' reconstruction terms add up to the ELBO plus its KL
+    with torch.no_grad():  # q(z | x) a point: the drawn code is the posterior mean
+        vae.encoder.log_scale.weight.zero_()
+        vae.encoder.log_scale.bias.fill_(-20.0)
+    log_prob, squared = drawn_code_pixels(vae, x, num_samples=3)
+    mean = vae.decode(vae.posterior_mean(x)).detach().numpy()
+    np.testing.assert_allclose(log_prob.numpy(), stats.norm.logpdf(x.numpy(), mean, 0.3), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(squared.numpy(), (x.numpy() - mean) ** 2, rtol=1e-4, atol=1e-7)

@@ -43,3 +43,30 @@ def test_other_test_images_and_refusals():
         no_latent_log_likelihood(other)
     with pytest.raises(ValueError, match="pixels without integer grey levels have no discrete no-latent baseline"):
         no_latent_log_likelihood(_data(train, train, None))
+
+
+def test_gaussian_pixels_fit_the_sigma_a_numerical_maximum_finds():
+    from scipy import optimize
+
+    from pp_vae.vae.baseline import gaussian_pixels_log_density
+
+    rng = np.random.default_rng(2)
+    train, test = rng.random((200, 5)) ** 2, rng.random((7, 5))
+    got, sigma = gaussian_pixels_log_density(train, test)
+    mean = train.mean(0)
+    best = optimize.minimize_scalar(lambda s: -stats.norm.logpdf(train, mean, s).sum(), bounds=(1e-3, 3), method="bounded").x
+    assert abs(sigma - best) < 1e-4
+    expected = -0.5 * ((test - mean) / sigma) ** 2 - np.log(sigma) - 0.5 * np.log(2 * np.pi)
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
+def test_frequency_table_pixels_sum_to_the_no_latent_baseline():
+    from pp_vae.vae.baseline import frequency_table_log_probs
+
+    rng = np.random.default_rng(3)
+    train_counts, test_counts = rng.integers(0, 4, (100, 3)), rng.integers(0, 4, (9, 3))
+    got = frequency_table_log_probs(train_counts / 3, test_counts / 3, 3)
+    for j in range(3):
+        table = np.bincount(train_counts[:, j], minlength=4) + 0.5
+        np.testing.assert_allclose(got[:, j], np.log(table / table.sum())[test_counts[:, j]], rtol=1e-12)
+    np.testing.assert_allclose(got.sum(1), no_latent_log_likelihood(_data(train_counts / 3, test_counts / 3, 3)), rtol=1e-6)
