@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
@@ -263,35 +265,79 @@ def _run_all(course_dir: Path, tasks: list[tuple[str, str]], settings: _Run, job
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(tasks), desc="autograding", unit="submission", disable=not progress)
-    notes = {}
+    notes: dict[tuple[str, str], str] = {}
     if jobs <= 1 or len(tasks) <= 1:
         for task in tasks:
             notes[task] = _autograde_one(course_dir, *task, settings)
             bar.update()
     else:
-        with ThreadPoolExecutor(min(jobs, len(tasks))) as pool:  # each thread waits on a grading process of its own
-            futures = {pool.submit(_autograde_in_process, course_dir, *task, settings): task for task in tasks}
-            for future in as_completed(futures):
-                notes[futures[future]] = future.result()
-                bar.set_postfix_str("/".join(futures[future]))
-                bar.update()
+        todo: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        for task in tasks:
+            todo.put(task)
+        done = threading.Lock()
+
+        def work(number: int) -> None:
+            """One thread, one grading process: take submissions until none is left."""
+            with _Worker(settings.logs / f"worker-{number}.log") as worker:
+                while True:
+                    try:
+                        task = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    note = worker.grade(course_dir, *task, settings)
+                    with done:
+                        notes[task] = note
+                        bar.set_postfix_str("/".join(task))
+                        bar.update()
+
+        with ThreadPoolExecutor(min(jobs, len(tasks))) as pool:
+            for future in [pool.submit(work, number) for number in range(min(jobs, len(tasks)))]:
+                future.result()
     bar.close()
     return notes
 
 
-def _autograde_in_process(course_dir: Path, student: str, name: str, settings: _Run) -> str:
-    """:func:`_autograde_one` in a grading process of its own (nbgrader changes the working folder: not thread-safe)."""
-    job = {"course": str(course_dir), "student": student, "name": name, "limits": asdict(settings.limits)}
-    job |= {"hidden": [str(h) for h in settings.hidden], "logs": str(settings.logs)}
-    done = subprocess.run([sys.executable, "-m", "pp_vae.course.homework", json.dumps(job)], capture_output=True, text=True)
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        return f"the grading process failed (status {done.returncode}): {_last_error(done.stderr, 'no output')}"
-    return str(json.loads(lines[-1])["note"])
+RESULT = "pp-vae-grading-result "
+
+
+class _Worker:
+    """A grading process that grades one submission after another: nbgrader is imported once per job, not per submission.
+
+    A process, not a thread, because nbgrader changes the working folder while it converts a notebook.
+    """
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self.process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> _Worker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.stdin is not None:
+            self.process.stdin.close()
+            self.process.wait()
+
+    def grade(self, course_dir: Path, student: str, name: str, settings: _Run) -> str:
+        """:func:`_autograde_one` in the grading process (started again if the last one died)."""
+        if self.process is None or self.process.poll() is not None:
+            self.log.parent.mkdir(parents=True, exist_ok=True)
+            with self.log.open("a") as sink:
+                command = [sys.executable, "-m", "pp_vae.course.homework"]
+                self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sink, text=True)
+        assert self.process.stdin is not None and self.process.stdout is not None
+        job = {"course": str(course_dir), "student": student, "name": name, "limits": asdict(settings.limits)}
+        job |= {"hidden": [str(h) for h in settings.hidden], "logs": str(settings.logs)}
+        self.process.stdin.write(json.dumps(job) + "\n")
+        self.process.stdin.flush()
+        for line in self.process.stdout:
+            if line.startswith(RESULT):
+                return str(json.loads(line[len(RESULT) :])["note"])
+        return f"the grading process died (status {self.process.wait()}); see {self.log}"
 
 
 def _autograde_job(job: dict[str, Any]) -> str:
-    """A grading process's work: one submission, described by :func:`_autograde_in_process`'s ``job``."""
+    """A grading process's work: one submission, described by :meth:`_Worker.grade`'s ``job``."""
     settings = _Run(Limits(**job["limits"]), tuple(Path(h) for h in job["hidden"]), Path(job["logs"]))
     return _autograde_one(Path(job["course"]), job["student"], job["name"], settings)
 
@@ -408,5 +454,6 @@ def export_grades(to: Path, course_dir: Path = DEFAULT_COURSE) -> Path:
     return to
 
 
-if __name__ == "__main__":  # a grading process started by _autograde_in_process
-    print(json.dumps({"note": _autograde_job(json.loads(sys.argv[1]))}))
+if __name__ == "__main__":  # a grading process started by _Worker: one job a line in, one result a line out
+    for line in sys.stdin:
+        print(RESULT + json.dumps({"note": _autograde_job(json.loads(line))}), flush=True)
