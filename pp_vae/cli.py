@@ -237,14 +237,20 @@ def _homework_in(args: argparse.Namespace) -> int:
     if args.action == "autograde":
         if not args.names:
             raise ValueError("autograde needs the submissions folder: pp-vae homework autograde SUBMISSIONS [ASSIGNMENT ...]")
-        grades = homework.autograde(Path(args.names[0]), course, args.names[1:] or None)
+        limits = homework.Limits(seconds=args.time_limit, memory_bytes=int(args.memory_limit * 2**30))
+        grades = homework.autograde(Path(args.names[0]), course, args.names[1:] or None, jobs=args.jobs, limits=limits, progress=True)
         for grade in grades:
             print(
                 f"{grade.student:20} {grade.assignment:24} {grade.score:5.1f} / {grade.max_score:.0f}"
                 + (f"  ({grade.note})" if grade.note else "")
                 + (f"  + written answers to grade: {', '.join(grade.awaiting)}" if grade.awaiting else "")
             )
-        print(f"graded {len(grades)} submission(s); export with: pp-vae homework export --course {course}")
+        runs = sorted({grade.isolation for grade in grades if grade.isolation})
+        print(f"graded {len(grades)} submission(s), isolated by: {', '.join(runs) or 'none ran'}; logs in {course / homework.LOGS}")
+        for grade in grades:
+            if grade.tampering:
+                print(f"TAMPERING {grade.student} {grade.assignment}: {'; '.join(grade.tampering)}")
+        print(f"export with: pp-vae homework export --course {course}")
         if any(grade.awaiting for grade in grades):
             print(f"grade the written answers in nbgrader's formgrader: cd {course} && jupyter lab  (then the Formgrader tab)")
         return 0
@@ -416,13 +422,19 @@ def build_parser() -> argparse.ArgumentParser:
         "homework",
         help="nbgrader homework: release student versions, autograde submissions, export grades",
         description="release [ASSIGNMENT ...]: student versions into COURSE/release. "
-        "autograde SUBMISSIONS [ASSIGNMENT ...]: grade SUBMISSIONS/STUDENT/ASSIGNMENT/ASSIGNMENT.ipynb. "
+        "autograde SUBMISSIONS [ASSIGNMENT ...]: grade SUBMISSIONS/STUDENT/ASSIGNMENT/ASSIGNMENT.ipynb, each submission "
+        "isolated (bubblewrap where it works: no course folder, no network; else a separate process in a scratch folder). "
         "export: every grade as CSV.",
     )
     hw.add_argument("action", choices=["release", "autograde", "export"])
     hw.add_argument("names", nargs="*", help="release: assignments (default all); autograde: the submissions folder, then assignments")
     hw.add_argument("--course", default=str(Path("build") / "homework"), help="nbgrader course folder (default: build/homework)")
     hw.add_argument("--to", default="grades.csv", help="export: the CSV file to write (default: grades.csv)")
+    hw.add_argument("--jobs", type=_positive_int, default=None, help="autograde: submissions graded at once (default: the cores available)")
+    hw.add_argument("--time-limit", type=_positive_float, default=1800.0, help="autograde: seconds one submission may run (default: 1800)")
+    hw.add_argument(
+        "--memory-limit", type=_positive_float, default=4.0, help="autograde: GiB of memory one submission may use (default: 4)"
+    )
     hw.set_defaults(handler=_homework)
     return parser
 

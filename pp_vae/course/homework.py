@@ -3,22 +3,32 @@
 The instructor sources live in ``assignments/source/<hw>/<hw>.ipynb`` with nbgrader's solution markers
 and visible and hidden tests. Each command works in a course folder (default ``build/homework``) that
 holds a copy of ``assignments/nbgrader_config.py`` and ``source/``, nbgrader's own layout, so instructors
-can also run ``nbgrader`` there directly.
+can also run ``nbgrader`` there directly. Autograding keeps nbgrader for building the graded notebook and
+writing the gradebook, but runs each submission's kernel isolated (:mod:`pp_vae.course.grading_sandbox`),
+several at once with ``jobs``.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import queue
 import shutil
+import subprocess
 import sys
-from dataclasses import dataclass, field
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from pp_vae.course.grading_sandbox import Limits
 from pp_vae.files import atomic_target, writing
 
 DEFAULT_COURSE = Path("build/homework")
 CONFIG = "nbgrader_config.py"
+LOGS = Path("logs") / "autograde"
 
 
 def default_assignments_dir() -> Path:
@@ -64,11 +74,65 @@ def _api(course_dir: Path) -> Any:
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
     config = PyFileConfigLoader(CONFIG, path=str(course_dir)).load_config()
     config.CourseDirectory.root = str(Path(course_dir).resolve())
+    config.CourseDirectory.db_url = _database_url(course_dir) + "?timeout=300"  # parallel graders wait for each other's writes
+    config.Autograde.autograde_preprocessors = _autograde_preprocessors()
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 
 def _database_url(course_dir: Path) -> str:
     return f"sqlite:///{(Path(course_dir) / 'gradebook.db').resolve()}"
+
+
+def _autograde_preprocessors() -> list[type]:
+    """nbgrader's autograding steps with its in-process ``Execute`` swapped for the isolated run."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
+
+    steps = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    return [_sandboxed_execute(), *steps]
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What the isolated run needs besides the notebook: the limits, what to hide, where to log."""
+
+    limits: Limits
+    hidden: tuple[Path, ...]
+    logs: Path
+
+
+_RUN: list[_Run] = []  # the settings of the grading in progress in this process
+
+
+@cache
+def _sandboxed_execute() -> type:
+    """An nbgrader preprocessor that runs the graded notebook in :func:`~pp_vae.course.grading_sandbox.run_isolated`."""
+    from nbgrader.preprocessors import NbGraderPreprocessor
+
+    from pp_vae.course import grading_sandbox
+
+    class SandboxedExecute(NbGraderPreprocessor):
+        """Execute the notebook in a scratch folder, in a separate (where possible namespaced) process."""
+
+        def preprocess(self, nb: Any, resources: Any) -> tuple[Any, Any]:
+            """Run isolated, read the executed notebook back, and leave a report of the run beside its log."""
+            settings, info = _RUN[-1], resources["nbgrader"]
+            log = settings.logs / info["assignment"] / f"{info['student']}.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text("")
+            folder = Path(resources["metadata"]["path"])
+            run = grading_sandbox.run_isolated(nb, folder, settings.hidden, settings.limits, log)
+            report = {
+                "isolation": run.isolation,
+                "seconds": round(run.seconds, 2),
+                "peak_bytes": run.peak_bytes,
+                "note": run.note,
+                "tampering": list(run.tampering),
+            }
+            log.with_suffix(".json").write_text(json.dumps(report, indent=1))
+            return run.notebook, resources
+
+    return SandboxedExecute
 
 
 def _last_error(log: str | None, fallback: str) -> str:
@@ -113,66 +177,229 @@ class Grade:
     """Points per graded cell (``grade_id``); a written answer not graded by hand yet is absent."""
     awaiting: tuple[str, ...] = ()
     """Written answers (``grade_id``) still to be graded by hand, in nbgrader's formgrader or :func:`grade_written`."""
+    isolation: str = ""
+    """How the submission ran: "bubblewrap" (namespaces, course folder hidden, no network) or "process"."""
+    tampering: tuple[str, ...] = ()
+    """What the submission changed that the tests rely on, as "cell q1-posterior changed builtins.abs (q1-tests: 0)"."""
+    seconds: float = 0.0
+    """Seconds its isolated run took."""
 
 
 def autograde(
-    submissions_dir: Path, course_dir: Path = DEFAULT_COURSE, names: list[str] | None = None, assignments_dir: Path | None = None
+    submissions_dir: Path,
+    course_dir: Path = DEFAULT_COURSE,
+    names: list[str] | None = None,
+    assignments_dir: Path | None = None,
+    jobs: int | None = None,
+    limits: Limits | None = None,
+    progress: bool = False,
 ) -> list[Grade]:
-    """Grade every submission in ``submissions_dir/<student>/<assignment>/<assignment>.ipynb``.
+    """Grade every submission in ``submissions_dir/<student>/<assignment>/<assignment>.ipynb``, ``jobs`` at once.
 
-    Each submission runs in a fresh kernel with the hidden tests put back; a cell that raises costs
-    that question's points, a missing notebook scores zero with a note, and neither stops the others.
+    Each submission runs isolated (a scratch folder, a fresh kernel, ``limits``) with the hidden tests put back; a cell
+    that raises costs that question's points, a missing notebook scores zero with a note, a crash, a time-out or a
+    memory overrun costs that submission only, and none stops the others. ``jobs`` defaults to the cores available.
+    Each submission's log is ``course_dir/logs/autograde/<assignment>/<student>.log``.
     """
-    import warnings
-
-    from nbgrader.api import Gradebook, MissingEntry
-    from sqlalchemy.exc import SAWarning
+    from pp_vae.course import grading_sandbox
 
     submissions_dir = Path(submissions_dir)
     if not submissions_dir.is_dir():
         raise FileNotFoundError(f"no submissions folder at {submissions_dir}")
     course_dir = prepare_course(course_dir, assignments_dir)
-    known = list_assignments(course_dir)
-    wanted = _check_names(names, known)
-    api = _api(course_dir)
+    wanted = _check_names(names, list_assignments(course_dir))
     for name in wanted:  # the assignment and its grade cells must be in the gradebook first
         if not (course_dir / "release" / name).is_dir():
             release(course_dir, [name], assignments_dir)
-    grades = []
     students = sorted(p for p in submissions_dir.iterdir() if p.is_dir())
     if not students:
         raise ValueError(f"{submissions_dir} holds no student folders (expected STUDENT/ASSIGNMENT/ASSIGNMENT.ipynb)")
-    with Gradebook(_database_url(course_dir)) as gradebook:  # every student gets a row in the export, even with nothing gradable
-        for student_dir in students:
-            gradebook.update_or_create_student(student_dir.name)
-    for student_dir in students:
-        for name in wanted:
-            folder = student_dir / name
-            if not folder.is_dir():
-                continue
-            target = course_dir / "submitted" / student_dir.name / name
-            shutil.rmtree(target, ignore_errors=True)
-            with writing(target):
-                shutil.copytree(folder, target)
-            notebook_present = (folder / f"{name}.ipynb").is_file()
-            with warnings.catch_warnings():  # nbgrader's own SQLAlchemy session notices, not the student's business
-                warnings.simplefilter("ignore", SAWarning)
-                result = api.autograde(name, student_dir.name, force=True, create=True)
-            note = "" if notebook_present else f"no {name}.ipynb in the submission"
-            if not result["success"]:
-                note = note or _last_error(result.get("log"), result.get("error", "autograding failed"))
-            grades.append(Grade(student_dir.name, name, 0.0, 0.0, note))
+    _register_students(course_dir, [s.name for s in students])
+    tasks = [(s.name, name) for s in students for name in wanted if (s / name).is_dir()]
+    for student, name in tasks:  # nbgrader's layout: course/submitted/<student>/<assignment>
+        target = course_dir / "submitted" / student / name
+        shutil.rmtree(target, ignore_errors=True)
+        with writing(target):
+            shutil.copytree(submissions_dir / student / name, target)
+    hidden = grading_sandbox.hidden_paths(course_dir, submissions_dir, assignments_dir or default_assignments_dir())
+    settings = _Run(limits or Limits(), hidden, course_dir.resolve() / LOGS)
+    for name in sorted({name for _, name in tasks}):
+        _warm_stan_cache(course_dir / "source" / name / f"{name}.ipynb")
+    notes = _run_all(course_dir, tasks, settings, jobs or _cores(), progress)
+    return [_grade(course_dir, student, name, notes[student, name], submissions_dir) for student, name in tasks]
+
+
+def _warm_stan_cache(source: Path) -> None:
+    """Build the Stan programs an assignment's set-up cells build, trusted, into the grader's cache, once per grading.
+
+    Isolated runs read that cache but never write it (:func:`~pp_vae.course.grading_sandbox.run_isolated`): without
+    this every submission would compile the instructor's programs again (about 35 s each).
+    """
+    import tempfile
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(source, as_version=4)
+    if "stan" not in "".join(c.source for c in nb.cells if c.cell_type == "code"):
+        return
+    given = [c for c in nb.cells if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("solution")]
+    nb.cells = [c for c in given if not c.metadata.get("nbgrader", {}).get("grade")]  # the instructor's set-up, not the tests
+    with tempfile.TemporaryDirectory(prefix="pp-vae-warm-") as folder:
+        client = NotebookClient(nb, timeout=900, allow_errors=True, kernel_name="python3", resources={"metadata": {"path": folder}})
+        client.execute()
+
+
+def _cores() -> int:
+    """The cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _register_students(course_dir: Path, students: list[str]) -> None:
+    """Every student gets a row in the export, even with nothing gradable."""
+    from nbgrader.api import Gradebook
+
     with Gradebook(_database_url(course_dir)) as gradebook:
-        final = []
-        for grade in grades:
-            max_score = gradebook.find_assignment(grade.assignment).max_score
-            try:
-                score = gradebook.find_submission(grade.assignment, grade.student).score
-            except MissingEntry:
-                score = 0.0
-            cells, awaiting = _cell_scores(gradebook, grade)
-            final.append(Grade(grade.student, grade.assignment, float(score), float(max_score), grade.note, cells, awaiting))
-    return final
+        for student in students:
+            gradebook.update_or_create_student(student)
+
+
+def _run_all(course_dir: Path, tasks: list[tuple[str, str]], settings: _Run, jobs: int, progress: bool) -> dict[tuple[str, str], str]:
+    """Autograde every (student, assignment), ``jobs`` processes at once; the note each left (empty when all went well)."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(tasks), desc="autograding", unit="submission", disable=not progress)
+    notes: dict[tuple[str, str], str] = {}
+    if jobs <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            notes[task] = _autograde_one(course_dir, *task, settings)
+            bar.update()
+    else:
+        todo: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        for task in tasks:
+            todo.put(task)
+        done = threading.Lock()
+
+        def work(number: int) -> None:
+            """One thread, one grading process: take submissions until none is left."""
+            with _Worker(settings.logs / f"worker-{number}.log") as worker:
+                while True:
+                    try:
+                        task = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    note = worker.grade(course_dir, *task, settings)
+                    with done:
+                        notes[task] = note
+                        bar.set_postfix_str("/".join(task))
+                        bar.update()
+
+        with ThreadPoolExecutor(min(jobs, len(tasks))) as pool:
+            for future in [pool.submit(work, number) for number in range(min(jobs, len(tasks)))]:
+                future.result()
+    bar.close()
+    return notes
+
+
+RESULT = "pp-vae-grading-result "
+
+
+class _Worker:
+    """A grading process that grades one submission after another: nbgrader is imported once per job, not per submission.
+
+    A process, not a thread, because nbgrader changes the working folder while it converts a notebook.
+    """
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self.process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> _Worker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.stdin is not None:
+            self.process.stdin.close()
+            self.process.wait()
+
+    def grade(self, course_dir: Path, student: str, name: str, settings: _Run) -> str:
+        """:func:`_autograde_one` in the grading process (started again if the last one died)."""
+        if self.process is None or self.process.poll() is not None:
+            self.log.parent.mkdir(parents=True, exist_ok=True)
+            with self.log.open("a") as sink:
+                command = [sys.executable, "-m", "pp_vae.course.homework"]
+                self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sink, text=True)
+        assert self.process.stdin is not None and self.process.stdout is not None
+        job = {"course": str(course_dir), "student": student, "name": name, "limits": asdict(settings.limits)}
+        job |= {"hidden": [str(h) for h in settings.hidden], "logs": str(settings.logs)}
+        self.process.stdin.write(json.dumps(job) + "\n")
+        self.process.stdin.flush()
+        for line in self.process.stdout:
+            if line.startswith(RESULT):
+                return str(json.loads(line[len(RESULT) :])["note"])
+        return f"the grading process died (status {self.process.wait()}); see {self.log}"
+
+
+def _autograde_job(job: dict[str, Any]) -> str:
+    """A grading process's work: one submission, described by :meth:`_Worker.grade`'s ``job``."""
+    settings = _Run(Limits(**job["limits"]), tuple(Path(h) for h in job["hidden"]), Path(job["logs"]))
+    return _autograde_one(Path(job["course"]), job["student"], job["name"], settings)
+
+
+def _autograde_one(course_dir: Path, student: str, name: str, settings: _Run) -> str:
+    """nbgrader's autograde of one submission, its kernel run isolated; the note it leaves (empty when all went well)."""
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+
+    (settings.logs / name / f"{student}.json").unlink(missing_ok=True)  # a report left by an earlier grading is not this one's
+    _RUN.append(settings)
+    try:
+        with warnings.catch_warnings():  # nbgrader's own SQLAlchemy session notices, not the student's business
+            warnings.simplefilter("ignore", SAWarning)
+            result = _api(course_dir).autograde(name, student, force=True, create=True)
+    except Exception as error:  # noqa: BLE001 - one submission's failure is noted, the others go on
+        result = {"success": False, "error": f"{type(error).__name__}: {error}"}
+    finally:
+        _RUN.pop()
+    log = settings.logs / name / f"{student}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as out:
+        out.write("\n--- nbgrader ---\n" + str(result.get("log") or "") + str(result.get("error") or ""))
+    return "" if result["success"] else _last_error(result.get("log"), result.get("error", "autograding failed"))
+
+
+def _grade(course_dir: Path, student: str, name: str, note: str, submissions_dir: Path) -> Grade:
+    """The gradebook's result for one submission, with its run's report (isolation, tampering, time-out) in the note."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    report = _report(course_dir, student, name)
+    if not (submissions_dir / student / name / f"{name}.ipynb").is_file():
+        note = f"no {name}.ipynb in the submission"
+    notes = [n for n in (note, report.get("note", "")) if n]
+    tampering = tuple(f"cell {t['cell']} changed {t['what']} ({t['question'] or 'no question'}: 0)" for t in report.get("tampering", []))
+    if tampering:
+        notes.append("tampering: " + "; ".join(tampering))
+    with Gradebook(_database_url(course_dir)) as gradebook:
+        max_score = gradebook.find_assignment(name).max_score
+        try:
+            score = gradebook.find_submission(name, student).score
+        except MissingEntry:
+            score = 0.0
+        partial = Grade(student, name, 0.0, 0.0)
+        cells, awaiting = _cell_scores(gradebook, partial)
+    return Grade(
+        student, name, float(score), float(max_score), "; ".join(notes), cells, awaiting,
+        isolation=str(report.get("isolation", "")), tampering=tampering, seconds=float(report.get("seconds", 0.0)),
+    )  # fmt: skip
+
+
+def _report(course_dir: Path, student: str, name: str) -> dict[str, Any]:
+    """The isolated run's report for one submission (empty when it never ran: no notebook)."""
+    try:
+        return dict(json.loads((course_dir.resolve() / LOGS / name / f"{student}.json").read_text()))
+    except (OSError, ValueError):
+        return {}
 
 
 def _cell_scores(gradebook: Any, grade: Grade) -> tuple[dict[str, float], tuple[str, ...]]:
@@ -228,3 +455,8 @@ def export_grades(to: Path, course_dir: Path = DEFAULT_COURSE) -> Path:
     with Gradebook(_database_url(course_dir)) as gradebook, atomic_target(to) as tmp:
         CsvExportPlugin(to=str(tmp)).export(gradebook)
     return to
+
+
+if __name__ == "__main__":  # a grading process started by _Worker: one job a line in, one result a line out
+    for line in sys.stdin:
+        print(RESULT + json.dumps({"note": _autograde_job(json.loads(line))}), flush=True)
