@@ -11,6 +11,7 @@ from matplotlib.colors import BoundaryNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 if TYPE_CHECKING:
     import torch
@@ -217,6 +218,7 @@ def gap_split(gaps: Gaps) -> Figure:
         ax.axvline(value, color="0.3", ls=style, lw=1, label=f"{label} {value:.2f}")
     span = gaps.log_likelihood - gaps.amortised_elbo
     ax.set_xlim(gaps.amortised_elbo - 0.15 * abs(span) - 1e-3, gaps.log_likelihood + 0.45 * abs(span) + 1e-3)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))  # long negative tick labels (-141.5) overlap at the default density
     ax.set(xlabel="nats per image", title=f"estimated log p(x) - ELBO = {gaps.total:.2f} nats per image\n(log p(x) by IWAE: a lower bound)")
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.legend(frameon=False, fontsize=7, loc="lower center", ncol=3)

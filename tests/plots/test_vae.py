@@ -66,6 +66,15 @@ def test_collapse_gap_and_test_figures_show_their_numbers():
     ax = plots.gap_split(gaps).axes[0]
     spans = sorted((round(b.get_x(), 6), round(b.get_x() + b.get_width(), 6)) for b in ax.patches)
     assert spans == [(-25.3, -25.2), (-25.2, -25.0)]  # amortisation gap, then approximation gap, end to end
+    wide = Gaps(np.array([-139.2]), np.array([-140.3]), np.array([-141.7]), 0.01)  # lecture 6's span: labels like -141.5
+    wide_ax = plots.gap_split(wide).axes[0]
+    wide_ax.figure.canvas.draw()
+    boxes = [
+        t.get_window_extent()
+        for t in wide_ax.get_xticklabels()
+        if t.get_text() and wide_ax.get_xlim()[0] <= t.get_position()[0] <= wide_ax.get_xlim()[1]
+    ]
+    assert all(left.x1 < right.x0 for left, right in zip(boxes, boxes[1:]))  # no two tick labels overlap
     weights = plots.kl_weight_schedule([0.25, 0.5, 0.75, 1.0, 1.0, 1.0], steps_per_epoch=2).axes[0]
     assert weights.get_ylim()[0] == 0 and weights.get_lines()[0].get_xdata()[-1] == 3.0
     result = TwoSampleResult(1.5, 0.01, np.zeros(10), np.zeros(3), np.zeros(3))
