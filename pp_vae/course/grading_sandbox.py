@@ -86,11 +86,14 @@ def _bwrap_prefix(scratch: Path, hidden: tuple[Path, ...]) -> list[str]:
     checkout = _checkout_root()
     if checkout is not None:
         needed.append(checkout / "stan_models")
-    for folder in {Path(tempfile.gettempdir()).resolve(), *(Path(h).resolve() for h in hidden)}:
+    masked = {Path(tempfile.gettempdir()).resolve(), *(Path(h).resolve() for h in hidden)}
+    for folder in masked:
         if folder.exists() and not folder.is_relative_to(Path(tempfile.gettempdir()).resolve()):
             args += ["--tmpfs", str(folder)]
-    for folder in needed:  # what the kernel runs must stay reachable inside a hidden folder
-        if folder.exists() and any(folder.is_relative_to(Path(h).resolve()) for h in hidden):
+    # what the kernel runs must stay reachable inside a hidden folder, or inside the private /tmp (a checkout or a
+    # virtual environment under /tmp, as a CI clone may be)
+    for folder in needed:
+        if folder.exists() and any(folder.is_relative_to(m) for m in masked):
             args += ["--ro-bind", str(folder), str(folder)]
     args += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
     args += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--unshare-pid", "--unshare-ipc", "--unshare-net"]
