@@ -44,7 +44,7 @@ __getattr__, __dir__, __all__ = attach(
             "linear_gaussian_of",
             "importance_log_evidence",
         ],
-        "bounds": ["elbo_per_image", "iwae_bound", "importance_weighted", "gaussian_q_elbo", "gaussian_q_log_weights"],
+        "bounds": ["elbo_per_image", "iwae_bound", "per_image_bounds", "importance_weighted", "gaussian_q_elbo", "gaussian_q_log_weights"],
         "objective": ["Objective", "SyncFreeELBO", "TrainingLoss"],
         "graphs": ["GraphedStep"],
         "config": ["TrainConfig", "History"],
@@ -59,7 +59,7 @@ __getattr__, __dir__, __all__ = attach(
             "gaussian_pixels_log_density",
             "frequency_table_log_probs",
         ],
-        "evaluation": ["evaluate_run", "load_trained_vae", "mean_and_se", "per_image_bounds", "score_against_baseline"],
+        "evaluation": ["evaluate_run", "load_trained_vae", "mean_and_se", "score_against_baseline"],
         "analysis": [
             "ACTIVE_KL",
             "kl_per_dimension",

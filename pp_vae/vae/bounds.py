@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyro.distributions as dist
 import torch
 
@@ -47,16 +48,23 @@ def importance_weighted(terms: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def iwae_bound(vae: VAEFamily, x: torch.Tensor, num_samples: int = 1000, batch_size: int = 100, chunk: int = 250) -> float:
-    """Importance-weighted bound per image (nats), with ``K = num_samples`` draws from the VAE's own ``q(z | x)``."""
+def per_image_bounds(
+    vae: VAEFamily, x: torch.Tensor, num_samples: int, batch_size: int = 100, chunk: int = 250
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each image's ELBO (mean of its ``K`` log weights) and IWAE bound (their log-mean-exp), from the same ``K`` draws of ``q(z | x)``."""
     if num_samples < 1:
         raise ValueError(f"num_samples must be >= 1, got {num_samples}")
-    total = 0.0
+    elbos, iwaes = [], []
     for start in range(0, x.shape[0], batch_size):
-        batch = x[start : start + batch_size]
-        terms = sampled_in_chunks(partial(vae.log_weights, batch), num_samples, chunk)
-        total += float(importance_weighted(terms).sum())
-    return total / x.shape[0]
+        terms = sampled_in_chunks(partial(vae.log_weights, x[start : start + batch_size]), num_samples, chunk)
+        elbos.append(terms.mean(0).cpu())
+        iwaes.append(importance_weighted(terms).cpu())
+    return torch.cat(elbos).double().numpy(), torch.cat(iwaes).double().numpy()
+
+
+def iwae_bound(vae: VAEFamily, x: torch.Tensor, num_samples: int = 1000, batch_size: int = 100, chunk: int = 250) -> float:
+    """Importance-weighted bound per image (nats), with ``K = num_samples`` draws from the VAE's own ``q(z | x)``."""
+    return float(per_image_bounds(vae, x, num_samples, batch_size, chunk)[1].mean())
 
 
 @torch.no_grad()

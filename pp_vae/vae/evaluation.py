@@ -10,7 +10,6 @@ removes the images' own spread from its error.
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import torch
 
 from pp_vae.data.images import ImageData, load_dataset
 from pp_vae.vae.baseline import no_latent_log_likelihood
-from pp_vae.vae.bounds import importance_weighted, sampled_in_chunks
+from pp_vae.vae.bounds import per_image_bounds
 from pp_vae.vae.checkpoints import CHECKPOINT, load_checkpoint
 from pp_vae.vae.family import VAEFamily, vae_from_config
 from pp_vae.validation import integer_at_least
@@ -29,17 +28,6 @@ def mean_and_se(values: np.ndarray) -> tuple[float, float]:
     """The mean of per-image values and its standard error (``sd / sqrt(n)``)."""
     values = np.asarray(values, dtype=float)
     return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
-
-
-@torch.no_grad()
-def per_image_bounds(vae: VAEFamily, x: torch.Tensor, iwae_samples: int, batch_size: int = 100) -> tuple[np.ndarray, np.ndarray]:
-    """Each image's ELBO (mean of its ``K`` log weights) and IWAE bound (their log-mean-exp) from the same ``K`` draws."""
-    elbos, iwaes = [], []
-    for start in range(0, x.shape[0], batch_size):
-        terms = sampled_in_chunks(partial(vae.log_weights, x[start : start + batch_size]), iwae_samples)
-        elbos.append(terms.mean(0).cpu())
-        iwaes.append(importance_weighted(terms).cpu())
-    return torch.cat(elbos).numpy().astype(float), torch.cat(iwaes).numpy().astype(float)
 
 
 def score_against_baseline(vae: VAEFamily, data: ImageData, iwae_samples: int = 1000, baseline: np.ndarray | None = None) -> dict[str, Any]:

@@ -14,9 +14,10 @@ from pp_vae.data.images import ImageData
 from pp_vae.files import atomic_write_text
 from pp_vae.vae.analysis import posterior_usage
 from pp_vae.vae.baseline import no_latent_log_likelihood
+from pp_vae.vae.bounds import per_image_bounds
 from pp_vae.vae.config import History, TrainConfig
 from pp_vae.vae.devices import launched_as
-from pp_vae.vae.evaluation import mean_and_se, score_against_baseline
+from pp_vae.vae.evaluation import mean_and_se
 from pp_vae.vae.family import VAEFamily
 
 
@@ -47,23 +48,27 @@ def training_metrics(vae: VAEFamily, data: ImageData, config: TrainConfig, histo
     report.update(posterior_usage(vae, test))
     with torch.no_grad():
         report.update(vae.likelihood.report(test, vae.reconstruct(test)))
-    report.update(baseline_metrics(data, report["test_elbo"]))
+    baseline, note = _no_latent(data)
+    if baseline is None:
+        report.update({"no_latent_log_likelihood": None, "no_latent_note": note})
+    else:
+        mean, se = mean_and_se(baseline)
+        report.update({"no_latent_log_likelihood": mean, "no_latent_log_likelihood_se": se, "elbo_margin": report["test_elbo"] - mean})
     if iwae_samples:
-        scores = score_against_baseline(vae, data, iwae_samples)
-        report.update({key: scores[key] for key in ("test_log_likelihood", "test_log_likelihood_se", "iwae_samples")})
-        if report["no_latent_log_likelihood"] is not None:
-            report.update({key: scores[key] for key in ("log_likelihood_margin", "log_likelihood_margin_se")})
+        _, iwae = per_image_bounds(vae, test, iwae_samples)
+        report["test_log_likelihood"], report["test_log_likelihood_se"] = mean_and_se(iwae)
+        report["iwae_samples"] = iwae_samples
+        if baseline is not None:  # paired, image by image
+            report["log_likelihood_margin"], report["log_likelihood_margin_se"] = mean_and_se(iwae - baseline)
     return report
 
 
-def baseline_metrics(data: ImageData, test_elbo: float) -> dict[str, Any]:
-    """The no-latent baseline's test ``log p(x)`` per image and the ELBO's margin over it (``None`` where none is defined)."""
+def _no_latent(data: ImageData) -> tuple[np.ndarray | None, str]:
+    """Each test image's no-latent ``log p(x)``, or ``None`` and why none is defined for these pixels."""
     try:
-        baseline = no_latent_log_likelihood(data)
+        return no_latent_log_likelihood(data), ""
     except ValueError as why:
-        return {"no_latent_log_likelihood": None, "no_latent_note": str(why)}
-    mean, se = mean_and_se(baseline)
-    return {"no_latent_log_likelihood": mean, "no_latent_log_likelihood_se": se, "elbo_margin": test_elbo - mean}
+        return None, str(why)
 
 
 def write_metrics(path: str | Path, report: dict[str, Any]) -> Path:

@@ -26,7 +26,7 @@ def test_per_image_bounds_bracket_the_exact_log_likelihood_of_a_2d_code(digits):
     x = digits.test[:40]
     exact = grid_log_likelihood(vae, x)  # log p(x) by quadrature over the 2-D code: an independent truth
     torch.manual_seed(0)
-    elbo, iwae = per_image_bounds(vae, x, iwae_samples=500)
+    elbo, iwae = per_image_bounds(vae, x, num_samples=500)
     gap = exact - iwae
     # IWAE(500) lies below log p(x) on average (one image's estimate may stray above it) and closes most of the ELBO's gap
     assert 0 < gap.mean() < 0.5 * (exact - elbo).mean()
@@ -85,3 +85,16 @@ def test_the_pyro_vae_on_binarised_mnist_is_the_plain_pytorch_vae_draw_for_draw(
     plain_elbo, plain_iwae = plain_bounds(plain, data.test, 30)
     np.testing.assert_allclose(our_iwae, plain_iwae, atol=1e-3)
     np.testing.assert_allclose(our_elbo, plain_elbo, atol=1e-3)
+
+
+def test_metrics_of_pixels_without_a_baseline_still_carry_the_iwae_bound(digits):
+    """Grey levels with no integer levels have no discrete no-latent baseline: metrics.json says so and still scores the run."""
+    from pp_vae.vae.metrics import training_metrics
+
+    floats = replace(digits, levels=None)
+    config = TrainConfig(epochs=1, hidden_dim=16, latent_dim=2, likelihood="gaussian", sigma="optimal")
+    vae, history = train(floats, config, device="cpu", progress=False)
+    report = training_metrics(vae, floats, config, history, iwae_samples=5)
+    assert report["no_latent_log_likelihood"] is None and "no discrete no-latent baseline" in report["no_latent_note"]
+    assert report["test_log_likelihood"] > report["test_elbo"] - 5 * report["test_log_likelihood_se"]
+    assert "log_likelihood_margin" not in report
