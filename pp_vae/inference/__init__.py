@@ -21,7 +21,7 @@ __getattr__, __dir__, __all__ = attach(
         "nuts": ["fit_nuts"],
         "metropolis": ["MetropolisResult", "random_walk_metropolis", "fit_metropolis"],
         "svi": ["run_svi", "guide_draws", "guide_log_weights"],
-        "gradients": ["PerDrawGradients", "score_function_gradients", "reparameterised_gradients"],
+        "gradients": ["PerDrawGradients", "score_function_gradients", "reparameterised_gradients", "summed_variance_ratio"],
         "meanfield": ["fit_meanfield"],
         "stan_bridge": ["StanLogProb", "stan_bridge_model", "find_mode"],
         "approximation": ["Approximation", "Target", "LogDensityGrad", "fit_stan", "to_result"],

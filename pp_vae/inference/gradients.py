@@ -69,3 +69,23 @@ def reparameterised_gradients(
     z = (loc + scale * eps).requires_grad_(True)
     (slope,) = torch.autograd.grad(f(z).sum(), z)
     return PerDrawGradients(torch.stack([slope, slope * scale * eps], -1).detach().numpy())
+
+
+def summed_variance_ratio(
+    numerator: PerDrawGradients, denominator: PerDrawGradients, resamples: int = 200, seed: int = 0
+) -> tuple[float, float]:
+    """``sum(numerator.variance) / sum(denominator.variance)`` and its bootstrap standard error over the draws.
+
+    The two estimators share their draws (common random numbers), so each resample picks the same draws for both.
+    """
+    draws = numerator.values.shape[0]
+    if denominator.values.shape[0] != draws:
+        raise ValueError(f"the two estimators must share their draws: {draws} against {denominator.values.shape[0]}")
+    if resamples < 2:
+        raise ValueError(f"resamples must be >= 2, got {resamples}")
+    rng = np.random.default_rng(seed)
+    ratios = []
+    for _ in range(resamples):
+        pick = rng.integers(0, draws, draws)
+        ratios.append(numerator.values[pick].var(0, ddof=1).sum() / denominator.values[pick].var(0, ddof=1).sum())
+    return float(numerator.variance.sum() / denominator.variance.sum()), float(np.std(ratios, ddof=1))

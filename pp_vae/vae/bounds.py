@@ -19,6 +19,7 @@ from pp_vae.bayes.information import diagonal_gaussian_kl
 
 if TYPE_CHECKING:
     from pp_vae.vae.family import VAEFamily
+    from pp_vae.vae.gaussian import VAE
 
 
 def gaussian_q_log_weights(vae: VAEFamily, x: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor, num_samples: int) -> torch.Tensor:
@@ -60,6 +61,27 @@ def per_image_bounds(
         elbos.append(terms.mean(0).cpu())
         iwaes.append(importance_weighted(terms).cpu())
     return torch.cat(elbos).double().numpy(), torch.cat(iwaes).double().numpy()
+
+
+@torch.no_grad()
+def prior_sampling_bound(vae: VAE, x: torch.Tensor, num_samples: int = 1000, batch_size: int = 10, chunk: int = 250) -> np.ndarray:
+    """Each image's naive Monte Carlo ``log (1/K sum_k p(x | z_k))`` with ``z_k ~ p(z) = N(0, I)``, drawn afresh for every image.
+
+    The importance-weighted bound with the prior as proposal: below ``log p(x)`` on average, by far when the
+    posterior occupies a small part of the prior (lecture 7). Seed torch's generator for reproducible draws.
+    """
+    if num_samples < 1:
+        raise ValueError(f"num_samples must be >= 1, got {num_samples}")
+    estimates = []
+    for start in range(0, x.shape[0], batch_size):
+        images = x[start : start + batch_size]
+
+        def log_likelihoods(k: int, images: torch.Tensor = images) -> torch.Tensor:
+            z = vae.prior_sample(k * images.shape[0]).reshape(k, images.shape[0], -1)  # (k, n, latent): fresh codes per image
+            return vae.likelihood.log_prob(vae.decoder(z), images)
+
+        estimates.append(importance_weighted(sampled_in_chunks(log_likelihoods, num_samples, chunk)).cpu())
+    return torch.cat(estimates).double().numpy()
 
 
 def iwae_bound(vae: VAEFamily, x: torch.Tensor, num_samples: int = 1000, batch_size: int = 100, chunk: int = 250) -> float:

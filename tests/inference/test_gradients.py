@@ -31,3 +31,21 @@ def test_the_same_seed_gives_the_same_draws():
     a = score_function_gradients(lambda z: z, 0.0, 1.0, draws=100, seed=3)
     b = score_function_gradients(lambda z: z, 0.0, 1.0, draws=100, seed=3)
     np.testing.assert_array_equal(a.values, b.values)
+
+
+def test_the_summed_variance_ratio_and_its_bootstrap_error_match_the_truth_and_the_spread_over_replications():
+    from pp_vae.inference import PerDrawGradients, summed_variance_ratio
+
+    def pair(seed):  # numerator's columns have sd 3 and 4 (summed variance 25), the denominator's 1 and 2 (5): ratio 5
+        rng = np.random.default_rng(seed)
+        eps = rng.standard_normal((500, 2))
+        return PerDrawGradients(eps * [3.0, 4.0] + rng.standard_normal((500, 2))), PerDrawGradients(eps * [1.0, 2.0])
+
+    numerator, denominator = pair(0)
+    ratio, se = summed_variance_ratio(numerator, denominator, resamples=400, seed=1)
+    truth = (9 + 16 + 2) / 5  # the numerator's columns also carry unit noise of their own
+    assert abs(ratio - truth) < 5 * se
+    spread = np.std([summed_variance_ratio(*pair(seed), resamples=2)[0] for seed in range(1, 301)], ddof=1)
+    assert 0.7 < se / spread < 1.4, (se, spread)  # the bootstrap error is the ratio's spread over independent replications
+    with pytest.raises(ValueError, match="must share their draws: 500 against 499"):
+        summed_variance_ratio(numerator, PerDrawGradients(denominator.values[:499]))
