@@ -8,7 +8,7 @@ flattened train and test images with labels, on one device. Binarisation is :mod
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +51,14 @@ class ImageData:
     def input_dim(self) -> int:
         """Pixels per image."""
         return int(self.train.shape[1])
+
+    def head(self, train: int, test: int) -> ImageData:
+        """The first ``train`` training and ``test`` test images (a quicker run; shuffled splits hold every class)."""
+        if not (0 < train <= self.train.shape[0] and 0 < test <= self.test.shape[0]):
+            have = f"{self.train.shape[0]} and {self.test.shape[0]}"
+            raise ValueError(f"{self.name}: asked for {train} training and {test} test images of {have}")
+        train_labels, test_labels = self.train_labels[:train], self.test_labels[:test]
+        return replace(self, train=self.train[:train], train_labels=train_labels, test=self.test[:test], test_labels=test_labels)
 
     def observe(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """The training images a model sees: ``batch`` itself, or (dynamic binarisation) fresh Bernoulli(grey) pixels."""

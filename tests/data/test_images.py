@@ -114,3 +114,13 @@ def test_mnist_test_only_needs_the_two_t10k_files(tmp_path):
     (tmp_path / IDX_FILES["test_images"]).unlink()
     with pytest.raises(FileNotFoundError, match="missing t10k-images-idx3-ubyte .*scoring needs the two t10k files"):
         load_mnist(tmp_path, test_only=True)
+
+
+def test_head_keeps_the_first_images_of_each_split_with_their_labels():
+    data = load_dataset("digits")
+    head = data.head(10, 5)
+    assert (head.train == data.train[:10]).all() and (head.test_labels == data.test_labels[:5]).all()
+    assert (head.train_labels == data.train_labels[:10]).all() and (head.test == data.test[:5]).all()
+    assert (head.name, head.levels, head.binarize, head.image_shape) == (data.name, data.levels, data.binarize, data.image_shape)
+    with pytest.raises(ValueError, match="asked for 10 training and 5000 test images"):
+        data.head(10, 5000)
