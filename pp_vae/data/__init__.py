@@ -14,6 +14,7 @@ __getattr__, __dir__, __all__ = attach(
             "load_digits",
             "load_mnist",
             "load_mnist5k",
+            "mnist5k_arrays",
             "load_dataset",
             "read_idx",
         ],

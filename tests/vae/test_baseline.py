@@ -70,3 +70,27 @@ def test_frequency_table_pixels_sum_to_the_no_latent_baseline():
         table = np.bincount(train_counts[:, j], minlength=4) + 0.5
         np.testing.assert_allclose(got[:, j], np.log(table / table.sum())[test_counts[:, j]], rtol=1e-12)
     np.testing.assert_allclose(got.sum(1), no_latent_log_likelihood(_data(train_counts / 3, test_counts / 3, 3)), rtol=1e-6)
+
+
+def test_continuous_bernoulli_pixels_take_the_logit_a_numerical_maximum_finds_within_float32s_clamp():
+    from scipy import optimize
+
+    from pp_vae.vae.baseline import continuous_bernoulli_pixels_log_density
+
+    rng = np.random.default_rng(3)
+    train = np.column_stack([rng.random(300) ** 3, rng.random(300), 1 - rng.random(300) ** 4, rng.random(300) * 1e-3])
+    test = rng.random((9, 4)) * 0.98 + 0.01
+    got, logits = continuous_bernoulli_pixels_log_density(train, test)
+    cap = np.log((1 - np.finfo(np.float32).eps) / np.finfo(np.float32).eps)
+
+    def closed_form(t, x):  # log density of a continuous Bernoulli with natural parameter (logit) t: t x - log((e^t - 1) / t)
+        return t * x + np.log(t / np.expm1(t))
+
+    for j, pixel in enumerate(train.T):
+        loss = lambda t, x=pixel: -closed_form(t, x).mean()  # noqa: E731
+        best = optimize.minimize_scalar(loss, bounds=(-cap, cap), method="bounded", options={"xatol": 1e-7})
+        assert abs(logits[j] - best.x) < 1e-3, (j, logits[j], best.x)
+    assert logits[3] == pytest.approx(-cap, abs=1e-6) and logits[0] < -1 and logits[2] > 1  # a pixel almost always black: at the clamp
+    np.testing.assert_allclose(got, closed_form(logits, test), rtol=1e-5, atol=1e-4)
+    with pytest.raises(ValueError, match="must lie in \\(0, 1\\)"):
+        continuous_bernoulli_pixels_log_density(np.zeros((3, 4)), test)
