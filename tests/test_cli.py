@@ -328,6 +328,8 @@ def test_the_documented_iwae_reproduction_is_the_papers_protocol():
     assert chosen == ("mnist:DIR", "iwae", 200, 50, 20, 1e-3, "iwae", "dynamic")
     assert (args.model, args.likelihood, args.beta, args.anneal_epochs) == ("vae", "auto", 1.0, 0)  # k = 1: the ELBO, Bernoulli
     assert iwae_stage(args.epochs - 1) == 7 and iwae_stage(args.epochs) == 8  # stages i = 0..7 exactly, none cut short
+    scored = build_parser().parse_args("evaluate runs/iwae-k1 --dataset mnist:DIR --iwae-samples 5000".split())
+    assert (scored.run_dir, scored.dataset, scored.iwae_samples) == (args.out, "mnist:DIR", 5000)  # the paper's IWAE(5000) of that run
 
 
 @pytest.mark.parametrize(("option", "value"), [("--arch", "rnn"), ("--lr-schedule", "cosine")])
