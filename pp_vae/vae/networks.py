@@ -1,9 +1,11 @@
 """The VAE's networks: an encoder ``x -> (loc, scale)`` of a diagonal Gaussian and a decoder ``z ->`` one number per pixel.
 
-Three architectures (``arch``): ``mlp``, one hidden layer each way (softplus), as Pyro's VAE example;
-``conv``, two stride-2 convolutions down and two transposed convolutions up around a fully connected
-layer, the usual choice for MNIST-sized images on a GPU (for images whose sides divide by 4: 8x8, 28x28);
-and ``linear``, no nonlinearity at all: with a Gaussian likelihood, probabilistic PCA (lecture 7).
+Four architectures (``arch``): ``mlp``, one hidden layer each way (softplus), as Pyro's VAE example;
+``iwae``, two tanh hidden layers each way, the one-stochastic-layer networks of Burda et al. (2016)
+(784-200-200-50 up, 50-200-200-784 down with ``hidden_dim`` 200 and ``latent_dim`` 50); ``conv``, two
+stride-2 convolutions down and two transposed convolutions up around a fully connected layer, the usual
+choice for MNIST-sized images on a GPU (for images whose sides divide by 4: 8x8, 28x28); and ``linear``, no
+nonlinearity at all: with a Gaussian likelihood, probabilistic PCA (lecture 7).
 Every encoder exposes ``hidden(x)`` (the features the IAF and ladder guides read) and ``heads(h)``.
 """
 
@@ -18,9 +20,10 @@ from pp_vae.vae.catalogue import ARCHITECTURES
 class Encoder(nn.Module):
     """``x -> (loc, scale)`` of the Gaussian ``q(z | x)``: an MLP with one hidden layer (softplus)."""
 
-    def __init__(self, input_dim: int, hidden_dim: int, latent_dim: int) -> None:
+    def __init__(self, input_dim: int, hidden_dim: int, latent_dim: int, hidden: nn.Module | None = None) -> None:
         super().__init__()
-        self.hidden: nn.Module = nn.Sequential(nn.Linear(input_dim, hidden_dim), nn.Softplus())
+        # ``hidden``: other features of ``hidden_dim`` (a subclass's), built before the heads so the weights draw in layer order
+        self.hidden: nn.Module = hidden if hidden is not None else nn.Sequential(nn.Linear(input_dim, hidden_dim), nn.Softplus())
         self.loc = nn.Linear(hidden_dim, latent_dim)
         self.log_scale = nn.Linear(hidden_dim, latent_dim)
 
@@ -36,9 +39,11 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
     """``z -> `` one number per pixel (logits or means, as the likelihood reads them): an MLP with one hidden layer."""
 
-    def __init__(self, latent_dim: int, hidden_dim: int, output_dim: int) -> None:
+    def __init__(self, latent_dim: int, hidden_dim: int, output_dim: int, net: nn.Module | None = None) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(latent_dim, hidden_dim), nn.Softplus(), nn.Linear(hidden_dim, output_dim))
+        if net is None:
+            net = nn.Sequential(nn.Linear(latent_dim, hidden_dim), nn.Softplus(), nn.Linear(hidden_dim, output_dim))
+        self.net = net
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """The decoder's output for each code in ``z`` (leading sample dimensions allowed)."""
@@ -55,6 +60,24 @@ class LinearEncoder(Encoder):
     def __init__(self, input_dim: int, hidden_dim: int, latent_dim: int) -> None:
         super().__init__(input_dim, hidden_dim, latent_dim)
         self.hidden = nn.Linear(input_dim, hidden_dim)  # no nonlinearity: the features stay linear in x
+
+
+class TanhEncoder(Encoder):
+    """``x -> (loc, scale)``: two tanh hidden layers of ``hidden_dim`` (the IWAE paper's recognition network), then the heads."""
+
+    def __init__(self, input_dim: int, hidden_dim: int, latent_dim: int) -> None:
+        hidden = nn.Sequential(nn.Linear(input_dim, hidden_dim), nn.Tanh(), nn.Linear(hidden_dim, hidden_dim), nn.Tanh())
+        super().__init__(input_dim, hidden_dim, latent_dim, hidden)
+
+
+class TanhDecoder(Decoder):
+    """``z -> `` one number per pixel: two tanh hidden layers of ``hidden_dim`` (the IWAE paper's generative network)."""
+
+    def __init__(self, latent_dim: int, hidden_dim: int, output_dim: int) -> None:
+        net = nn.Sequential(
+            nn.Linear(latent_dim, hidden_dim), nn.Tanh(), nn.Linear(hidden_dim, hidden_dim), nn.Tanh(), nn.Linear(hidden_dim, output_dim)
+        )
+        super().__init__(latent_dim, hidden_dim, output_dim, net)
 
 
 def _check_shape(image_shape: tuple[int, int] | None, input_dim: int) -> tuple[int, int]:
@@ -111,9 +134,11 @@ class ConvDecoder(nn.Module):
 
 
 def make_encoder(arch: str, input_dim: int, hidden_dim: int, latent_dim: int, image_shape: tuple[int, int] | None) -> Encoder:
-    """The encoder of architecture ``arch`` (``mlp``, ``conv`` or ``linear``)."""
+    """The encoder of architecture ``arch`` (one of :data:`~pp_vae.vae.catalogue.ARCHITECTURES`)."""
     if arch == "mlp":
         return Encoder(input_dim, hidden_dim, latent_dim)
+    if arch == "iwae":
+        return TanhEncoder(input_dim, hidden_dim, latent_dim)
     if arch == "conv":
         _check_shape(image_shape, input_dim)
         assert image_shape is not None
@@ -124,9 +149,11 @@ def make_encoder(arch: str, input_dim: int, hidden_dim: int, latent_dim: int, im
 
 
 def make_decoder(arch: str, latent_dim: int, hidden_dim: int, output_dim: int, image_shape: tuple[int, int] | None) -> nn.Module:
-    """The decoder of architecture ``arch`` (``mlp``, ``conv`` or ``linear``)."""
+    """The decoder of architecture ``arch`` (one of :data:`~pp_vae.vae.catalogue.ARCHITECTURES`)."""
     if arch == "mlp":
         return Decoder(latent_dim, hidden_dim, output_dim)
+    if arch == "iwae":
+        return TanhDecoder(latent_dim, hidden_dim, output_dim)
     if arch == "conv":
         _check_shape(image_shape, output_dim)
         assert image_shape is not None

@@ -1,7 +1,8 @@
 """Training a VAE (any member of the family) by stochastic VI on CPU or GPU: the loop.
 
 Each step is SVI's step: Pyro's ``differentiable_loss`` of the model/guide pair at the objective's KL
-weight (:mod:`pp_vae.vae.objective`) and one torch Adam over all the weights. Checkpoints
+weight (:mod:`pp_vae.vae.objective`) and one torch Adam over all the weights, at the learning rate that
+the config's schedule gives the epoch (:func:`pp_vae.vae.config.learning_rate`). Checkpoints
 (:mod:`pp_vae.vae.checkpoints`) are written every epoch, so an interrupted run resumes; under
 ``torchrun`` the processes share each batch (:mod:`pp_vae.vae.devices`).
 """
@@ -45,6 +46,15 @@ def _save(
         raise error.with_hint(hint) from error
 
 
+def _set_learning_rate(optimiser: torch.optim.Optimizer, lr: float) -> None:
+    """Every parameter group's learning rate to ``lr``: in place where it is a tensor (a recorded CUDA graph reads it there)."""
+    for group in optimiser.param_groups:
+        if isinstance(group["lr"], torch.Tensor):
+            group["lr"].fill_(lr)
+        else:
+            group["lr"] = lr
+
+
 def train(
     data: ImageData,
     config: TrainConfig,
@@ -58,7 +68,8 @@ def train(
 ) -> tuple[VAEFamily, History]:
     """Train a VAE of ``config.model``'s kind on ``data`` by stochastic VI; checkpoint every epoch into ``out_dir``.
 
-    ``history.train_elbo`` is the training objective (the ELBO when beta = 1 and no annealing);
+    Adam's learning rate in each epoch is ``config.lr_at(epoch)`` (constant, or the IWAE paper's stages), its
+    epsilon ``config.adam_eps``. ``history.train_elbo`` is the training objective (the ELBO when beta = 1 and no annealing);
     ``history.test_elbo`` is always the ELBO. Each epoch shuffles with a generator seeded by ``(seed,
     epoch)`` and reseeds Pyro the same way, so a resumed run continues exactly as an uninterrupted one
     would. Ctrl-C, or a checkpoint that cannot be written (:class:`~pp_vae.files.WriteError`), leaves the last
@@ -92,23 +103,35 @@ def train(
     steps_per_epoch = -(-data.train.shape[0] // config.batch_size)
     objective = config.objective(steps_per_epoch)
     use_graph = cuda_graph and torch_device.type == "cuda" and not parallel.grouped and objective.anneal_steps == 0
-    optimiser = torch.optim.Adam([p for p in vae.parameters() if p.requires_grad], lr=config.lr, capturable=use_graph)
+    optimiser = torch.optim.Adam([p for p in vae.parameters() if p.requires_grad], lr=config.lr, eps=config.adam_eps, capturable=use_graph)
     history = History()
     if resume:
         if checkpoint is None or not checkpoint.exists():
             raise FileNotFoundError(f"--resume: no checkpoint to resume from in {out_dir}")
         state = load_checkpoint(checkpoint, torch_device)
-        trained = {**state["vae_config"], "beta": state["train_config"]["beta"], "anneal_epochs": state["train_config"]["anneal_epochs"]}
-        asked = {**vae.config(), "beta": config.beta, "anneal_epochs": config.anneal_epochs}
+        was = state["train_config"]
+        trained = {
+            **state["vae_config"],
+            "beta": was["beta"],
+            "anneal_epochs": was["anneal_epochs"],
+            "lr": was["lr"],
+            "lr_schedule": was.get("lr_schedule", "constant"),  # written before learning-rate schedules
+        }
+        asked = {**vae.config(), "lr": config.lr, "lr_schedule": config.lr_schedule}
+        asked.update(beta=config.beta, anneal_epochs=config.anneal_epochs)
         if trained != asked:
             raise ValueError(f"{checkpoint} was trained with {trained}, not with these options; use another --out")
         if state["data"] and state["data"] != data_description(data):
             raise ValueError(f"{checkpoint} was trained on {state['data']}, not on {data_description(data)}; use another --out")
         vae.load_state_dict(state["vae"])
         optimiser.load_state_dict(state["optimiser"])
-        for group in optimiser.param_groups:  # written on another device, or with(out) a graph
-            group["capturable"] = use_graph
         history = History(**state["history"])
+    # a recorded step reads a varying learning rate from a tensor on the device (a float would be frozen into the graph)
+    lr_on_device = use_graph and config.lr_schedule != "constant"
+    for group in optimiser.param_groups:  # (a resumed state may have been written on another device, or with(out) a graph)
+        group["capturable"] = use_graph
+        group["eps"] = config.adam_eps
+        group["lr"] = torch.tensor(config.lr, device=torch_device) if lr_on_device else config.lr  # each epoch sets its own
 
     loss = TrainingLoss(vae)
     loss_of = parallel.wrap(loss)  # the loss module, or DistributedDataParallel of it: both return the batch's loss
@@ -133,6 +156,7 @@ def train(
             for module in frozen:
                 module.eval()  # an adopted generative model stays as it was (its sigma too)
             start = time.perf_counter()
+            _set_learning_rate(optimiser, config.lr_at(epoch))  # a function of the epoch alone: resumed runs step alike
             generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
             order = torch.randperm(n, generator=generator).to(torch_device)
             pyro.set_rng_seed(config.seed * 100_003 + epoch + 7919 * parallel.rank)

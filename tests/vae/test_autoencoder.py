@@ -36,7 +36,7 @@ def test_a_hidden_layer_reconstructs_better_than_pca(digits, pca):
 
 
 def test_bad_options_are_named(digits):
-    with pytest.raises(ValueError, match="arch must be one of mlp, conv, linear, got 'rnn'"):
+    with pytest.raises(ValueError, match="arch must be one of mlp, conv, linear, iwae, got 'rnn'"):
         fit_autoencoder(digits, 4, arch="rnn", epochs=1)
     with pytest.raises(ValueError, match="latent_dim must be an integer >= 1, got 0"):
         fit_autoencoder(digits, 0, epochs=1)

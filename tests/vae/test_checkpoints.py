@@ -29,6 +29,25 @@ def test_checkpoint_round_trip_and_resume_give_the_same_state(digits, tmp_path):
     torch.testing.assert_close(rebuilt.reconstruct(digits.test[:5]), resumed.reconstruct(digits.test[:5]))
 
 
+def test_a_resumed_run_steps_at_the_schedules_rate_for_its_epoch(digits, tmp_path):
+    """Stopped after epoch 3 (stage 1 of the IWAE schedule), resumed into epoch 4 (stage 2): the same run as one straight through."""
+    from dataclasses import replace
+
+    config = TrainConfig(epochs=5, hidden_dim=16, latent_dim=2, seed=1, arch="iwae", lr_schedule="iwae")
+    straight, straight_history = train(digits, config, device="cpu", out_dir=tmp_path / "straight", progress=False)
+    train(digits, replace(config, epochs=4), device="cpu", out_dir=tmp_path / "resumed", progress=False)
+    assert load_checkpoint(tmp_path / "resumed" / CHECKPOINT)["optimiser"]["param_groups"][0]["lr"] == pytest.approx(1e-3 * 10 ** (-1 / 7))
+    with pytest.raises(ValueError, match="'lr_schedule': 'iwae'.*not with these options"):  # the schedule is part of the run
+        train(digits, replace(config, lr_schedule="constant"), device="cpu", out_dir=tmp_path / "resumed", resume=True, progress=False)
+    resumed, resumed_history = train(digits, config, device="cpu", out_dir=tmp_path / "resumed", resume=True, progress=False)
+    assert resumed_history.train_elbo == pytest.approx(straight_history.train_elbo, rel=1e-5)
+    for (name, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+    for run in ("straight", "resumed"):
+        group = load_checkpoint(tmp_path / run / CHECKPOINT)["optimiser"]["param_groups"][0]
+        assert group["lr"] == pytest.approx(1e-3 * 10 ** (-2 / 7), rel=1e-12) and group["eps"] == 1e-4
+
+
 def test_corrupt_or_foreign_checkpoints_are_clear_errors(tmp_path):
     bad = tmp_path / CHECKPOINT
     bad.write_bytes(b"\x00garbage")

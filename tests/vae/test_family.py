@@ -16,6 +16,9 @@ CASES = [(kind, likelihood, "mlp") for kind in sorted(FAMILIES) for likelihood i
     ("vae", "continuous-bernoulli", "mlp"),
     ("vae", "binomial", "conv"),
     ("ladder", "binomial", "conv"),
+    ("vae", "bernoulli", "iwae"),
+    ("iaf", "binomial", "iwae"),  # the guides that read the encoder's hidden(x) and heads(h)
+    ("ladder", "binomial", "iwae"),
 ]
 
 
@@ -123,3 +126,24 @@ def test_draws_with_a_generator_are_made_on_the_generators_device(member, monkey
 
 def teardown_module():
     pyro.clear_param_store()
+
+
+def test_the_iwae_networks_are_the_papers_two_tanh_layers_each_way():
+    """784-200-200-(50, 50) up and 50-200-200-784 down, tanh between (Burda et al. 2016, one stochastic layer)."""
+    from torch import nn
+
+    vae = build_vae("vae", 784, latent_dim=50, hidden_dim=200, likelihood="bernoulli", arch="iwae")
+    encoder_layers = list(vae.encoder.hidden) + [vae.encoder.loc]
+    assert [(m.in_features, m.out_features) for m in encoder_layers if isinstance(m, nn.Linear)] == [(784, 200), (200, 200), (200, 50)]
+    assert (vae.encoder.log_scale.in_features, vae.encoder.log_scale.out_features) == (200, 50)
+    decoder = list(vae.decoder.net)
+    assert [(m.in_features, m.out_features) for m in decoder if isinstance(m, nn.Linear)] == [(50, 200), (200, 200), (200, 784)]
+    assert [type(m) for m in decoder if not isinstance(m, nn.Linear)] == [nn.Tanh, nn.Tanh]
+    assert [type(m) for m in vae.encoder.hidden if not isinstance(m, nn.Linear)] == [nn.Tanh, nn.Tanh]
+    # features in (-1, 1), as tanh's; the heads read them
+    x = torch.rand(3, 784)
+    h = vae.encoder.hidden(x)
+    assert h.shape == (3, 200) and h.abs().max() < 1
+    loc, scale = vae.encoder.heads(h)
+    torch.testing.assert_close(loc, vae.encoder.loc(torch.tanh(vae.encoder.hidden[2](torch.tanh(vae.encoder.hidden[0](x))))))
+    assert (scale > 0).all()

@@ -15,6 +15,42 @@ def test_bad_options_are_named():
         TrainConfig(lr=0)
     with pytest.raises(ValueError, match="beta must be a positive number, got -1"):
         TrainConfig(beta=-1)
+    with pytest.raises(ValueError, match="lr_schedule must be one of constant, iwae, got 'cosine'"):
+        TrainConfig(lr_schedule="cosine")
+    with pytest.raises(ValueError, match="arch must be one of mlp, conv, linear, iwae, got 'rnn'"):
+        TrainConfig(arch="rnn")
+
+
+def test_the_iwae_schedule_is_the_papers_stages_of_3_to_the_i_epochs():
+    """Burda et al. (2016): 3^i passes at 0.001 * 10^(-i/7), i = 0..7; epoch -> stage written out by hand."""
+    from tests.reference_vae import paper_learning_rate
+
+    paper = TrainConfig(lr_schedule="iwae")
+    for epoch, stage in {0: 0, 1: 1, 3: 1, 4: 2, 12: 2, 13: 3, 3279: 7, 3280: 8}.items():
+        assert paper.lr_at(epoch) == pytest.approx(0.001 * 10 ** (-stage / 7), rel=1e-12), epoch
+    # a second, independently written schedule agrees on every epoch of the run and a stage beyond
+    assert [paper.lr_at(e) for e in range(3300)] == pytest.approx([paper_learning_rate(e) for e in range(3300)], rel=1e-12)
+    assert TrainConfig(lr_schedule="iwae", lr=2e-3).lr_at(4) == pytest.approx(2e-3 * 10 ** (-2 / 7), rel=1e-12)
+    assert TrainConfig().lr_at(3279) == 1e-3 and TrainConfig().adam_eps == 1e-8 and paper.adam_eps == 1e-4
+    with pytest.raises(ValueError, match="epoch must be an integer >= 0, got -1"):
+        paper.lr_at(-1)
+
+
+def test_each_epoch_steps_at_its_scheduled_rate_with_the_papers_epsilon(digits, monkeypatch):
+    import torch
+
+    seen, real = [], torch.optim.Adam.step
+
+    def spy(self, *args, **kwargs):
+        seen.append((self.param_groups[0]["lr"], self.param_groups[0]["eps"]))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", spy)
+    config = TrainConfig(epochs=5, hidden_dim=16, latent_dim=2, batch_size=512, arch="iwae", lr_schedule="iwae")
+    train(digits, config, device="cpu", progress=False)
+    steps = -(-digits.train.shape[0] // config.batch_size)
+    stages = [0, 1, 1, 1, 2]  # epochs 0..4
+    assert seen == [(pytest.approx(1e-3 * 10 ** (-stages[e] / 7), rel=1e-12), 1e-4) for e in range(5) for _ in range(steps)]
 
 
 def test_the_same_seed_gives_the_same_run_and_another_seed_another(digits):
@@ -81,3 +117,22 @@ def test_a_cuda_run_resumes_exactly_and_on_the_cpu(digits, tmp_path):
     assert resumed.test_elbo == pytest.approx(straight.test_elbo, abs=1e-3)
     _, on_cpu = train(digits, TrainConfig(epochs=5), device="cpu", out_dir=tmp_path, resume=True, progress=False)
     assert on_cpu.epochs == 5 and on_cpu.test_elbo[:4] == resumed.test_elbo
+
+
+@pytest.mark.gpu
+def test_a_recorded_step_follows_the_learning_rate_schedule_and_resumes_on_it(digits, tmp_path):
+    """The graph reads the rate from a device tensor each epoch sets: a rate frozen at epoch 0's would run as the constant
+    schedule does, which ends 10-23 nats away per epoch here (measured on the CPU), far outside the 0.05 of rounding."""
+    from dataclasses import replace
+
+    config = TrainConfig(epochs=5, arch="iwae", hidden_dim=32, latent_dim=4, batch_size=64, lr_schedule="iwae")
+    _, graphed = train(digits, config, device="cuda", progress=False)
+    _, eager = train(digits, config, device="cuda", progress=False, cuda_graph=False)
+    _, constant = train(digits, replace(config, lr_schedule="constant"), device="cuda", progress=False, cuda_graph=False)
+    assert graphed.test_elbo == pytest.approx(eager.test_elbo, abs=0.05)
+    assert abs(constant.test_elbo[-1] - eager.test_elbo[-1]) > 1.0
+    train(digits, replace(config, epochs=4), device="cuda", out_dir=tmp_path, progress=False)  # stopped in stage 1
+    _, resumed = train(digits, config, device="cuda", out_dir=tmp_path, resume=True, progress=False)  # epoch 4: stage 2
+    assert resumed.test_elbo == pytest.approx(graphed.test_elbo, abs=0.05)
+    _, on_cpu = train(digits, replace(config, epochs=6), device="cpu", out_dir=tmp_path, resume=True, progress=False)
+    assert on_cpu.epochs == 6 and on_cpu.test_elbo[:5] == resumed.test_elbo
