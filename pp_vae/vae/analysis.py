@@ -140,15 +140,6 @@ def optimise_local_gaussians(
     return loc, scale, seconds / n
 
 
-def fit_per_datapoint(vae: VAEFamily, x: torch.Tensor, steps: int = 1000, lr: float = 0.01, seed: int = 0) -> tuple[float, float]:
-    """The non-amortised baseline from ``N(0, I)``: ELBO per image reached and seconds spent per image.
-
-    The encoder answers the same question in one forward pass; the difference in ELBO is the amortisation gap.
-    """
-    loc, scale, seconds = optimise_local_gaussians(vae, x, steps=steps, lr=lr, seed=seed, init="prior")
-    return float(gaussian_q_elbo(vae, x, loc, scale, num_samples=32).mean()), seconds
-
-
 @dataclass(frozen=True)
 class Gaps:
     """``log p(x) - ELBO`` split in two, image by image (nats), with averages and their standard errors over the images.
