@@ -7,17 +7,16 @@ __getattr__, __dir__, __all__ = attach(
     {
         "synthetic": ["logistic_regression_data", "without_truth"],
         "images": [
-            "DATASETS",
             "ImageData",
             "IDX_FILES",
             "check_pixels",
             "load_digits",
             "load_mnist",
             "load_mnist5k",
-            "load_dataset",
             "read_idx",
         ],
         "binarization": ["BINARIZATIONS", "bernoulli_draw", "binarize_images"],
+        "datasets": ["DATASETS", "load_dataset"],
         "dequantization": ["bin_log_width", "dequantize"],
     },
 )
