@@ -30,7 +30,7 @@ __getattr__, __dir__, __all__ = attach(
         "reliability": ["Diagnostics", "diagnostics"],
         "nuts": ["fit_nuts"],
         "metropolis": ["MetropolisResult", "random_walk_metropolis", "fit_metropolis"],
-        "svi": ["run_svi", "guide_draws", "guide_log_weights"],
+        "svi": ["run_svi", "guide_draws", "guide_log_weights", "frozen"],
         "gradients": ["PerDrawGradients", "score_function_gradients", "reparameterised_gradients"],
         "meanfield": ["fit_meanfield"],
         "approximation": ["Approximation", "Target", "LogDensityGrad", "fit_stan", "to_result"],

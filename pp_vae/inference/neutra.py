@@ -121,6 +121,7 @@ def fit_neutra(
     from pyro.infer.reparam import NeuTraReparam
 
     from pp_vae.inference.result import from_draws
+    from pp_vae.inference.svi import frozen
 
     integer_at_least("guide_steps", guide_steps)
     pyro.clear_param_store()
@@ -130,7 +131,7 @@ def fit_neutra(
     began = time.perf_counter()
     elbo = np.array([-svi.step(*model_args) for _ in range(guide_steps)])
     guide_seconds = time.perf_counter() - began
-    neutra = NeuTraReparam(guide.requires_grad_(False))
+    neutra = NeuTraReparam(guide)
     warped = poutine.reparam(model, config=lambda _: neutra)
 
     def unwarp(samples: dict[str, Any]) -> dict[str, Any]:
@@ -141,7 +142,8 @@ def fit_neutra(
         mapped = [neutra.transform_sample(draw) for draw in latent]
         return {site: torch.stack([draw[site] for draw in mapped]) for site in mapped[0]}
 
-    draws_by_site, diverging, evaluations, seconds = _run_nuts(warped, model_args, draws, warmup, chains, seed, target_accept, unwarp)
+    with frozen(guide):  # NUTS differentiates the pulled-back target with respect to its code alone
+        draws_by_site, diverging, evaluations, seconds = _run_nuts(warped, model_args, draws, warmup, chains, seed, target_accept, unwarp)
     return from_draws(
         draws_by_site,
         method="neutra",

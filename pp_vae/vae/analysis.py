@@ -21,6 +21,7 @@ from pyro.optim import Adam
 from scipy import stats
 from torch.distributions import constraints
 
+from pp_vae.inference.svi import frozen
 from pp_vae.vae.bounds import gaussian_q_elbo, gaussian_q_log_weights, importance_weighted, sampled_in_chunks
 from pp_vae.vae.family import VAEFamily
 
@@ -121,19 +122,13 @@ def optimise_local_gaussians(
         with pyro.plate("data", n, device=x.device):
             pyro.sample("z", dist.Normal(loc, scale).to_event(1))
 
-    for parameter in vae.parameters():
-        parameter.requires_grad_(False)
     pyro.clear_param_store()
     pyro.set_rng_seed(seed)
     svi = SVI(poutine.block(local_model, hide_types=["param"]), local_guide, Adam({"lr": lr}), loss=TraceMeanField_ELBO())
     start = time.perf_counter()
-    try:
-        with pyro.validation_enabled(False):
-            for _ in range(steps):
-                svi.step(x)
-    finally:
-        for parameter in vae.parameters():
-            parameter.requires_grad_(True)
+    with frozen(vae), pyro.validation_enabled(False):
+        for _ in range(steps):
+            svi.step(x)
     seconds = time.perf_counter() - start
     loc, scale = pyro.param("local_loc").detach(), pyro.param("local_scale").detach()
     pyro.clear_param_store()

@@ -115,13 +115,11 @@ def latent_nuts(
     from pyro.infer import MCMC, NUTS
 
     from pp_vae.inference.result import from_draws
+    from pp_vae.inference.svi import frozen
 
     for name, value in (("draws", draws), ("warmup", warmup), ("chains", chains)):
         integer_at_least(name, value)
     x = x.reshape(1, -1).to(vae.device)
-    trainable = [parameter.requires_grad for parameter in vae.parameters()]
-    for parameter in vae.parameters():
-        parameter.requires_grad_(False)  # NUTS differentiates with respect to z alone
     start = vae.posterior_mean(x)[0]
     evaluations = [0]
 
@@ -131,16 +129,15 @@ def latent_nuts(
 
     samples, diverging = [], []
     began = time.perf_counter()
-    for chain in range(chains):
-        torch.manual_seed(seed * 1009 + chain)
-        kernel = NUTS(potential_fn=potential, target_accept_prob=0.9)
-        init = {"z": start + 0.1 * torch.randn(start.shape, device=start.device)}
-        mcmc = MCMC(kernel, num_samples=draws, warmup_steps=warmup, initial_params=init, disable_progbar=not progress)
-        mcmc.run()
-        samples.append(mcmc.get_samples()["z"].double().cpu().numpy())
-        diverging.append(mcmc.diagnostics()["divergences"]["chain 0"])
-    for parameter, flag in zip(vae.parameters(), trainable):
-        parameter.requires_grad_(flag)
+    with frozen(vae):  # NUTS differentiates with respect to z alone
+        for chain in range(chains):
+            torch.manual_seed(seed * 1009 + chain)
+            kernel = NUTS(potential_fn=potential, target_accept_prob=0.9)
+            init = {"z": start + 0.1 * torch.randn(start.shape, device=start.device)}
+            mcmc = MCMC(kernel, num_samples=draws, warmup_steps=warmup, initial_params=init, disable_progbar=not progress)
+            mcmc.run()
+            samples.append(mcmc.get_samples()["z"].double().cpu().numpy())
+            diverging.append(mcmc.diagnostics()["divergences"]["chain 0"])
     flags = np.zeros((chains, draws), dtype=bool)
     for chain, where in enumerate(diverging):
         flags[chain, [i for i in where if i < draws]] = True
