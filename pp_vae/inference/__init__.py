@@ -43,7 +43,8 @@ __getattr__, __dir__, __all__ = attach(
         "psis": ["pareto_khat", "khat_reading", "khat_threshold", "psis_smooth", "psis_resample_indices"],
         "comparison": ["Comparison", "Method", "METHODS", "compare"],
         "calibration": ["Calibration", "simulation_based_calibration", "calibrate_stan"],
-        "neutra": ["fit_neutra", "fit_pyro_nuts"],
+        "neutra": ["fit_neutra"],
+        "pyro_nuts": ["fit_pyro_nuts", "pyro_nuts", "model_start"],
         "warm_start": ["warm_started_nuts", "warmup_sweep", "WarmupRun", "shortest_converged_warmup", "inits_from"],
     },
 )

@@ -47,8 +47,7 @@ from pp_vae.inference.approximation import (
     single_threaded_blas,
     start_matches_target,
 )
-from pp_vae.inference.laplace import finite_difference_hessian, precision_cholesky
-from pp_vae.inference.optimize import find_mode
+from pp_vae.inference.laplace import laplace_start
 from pp_vae.validation import integer_at_least
 
 if TYPE_CHECKING:
@@ -118,18 +117,13 @@ def _log_density_function(target: Target) -> Any:
 
 def _standardisation(target: Target, x0: np.ndarray, rng: np.random.Generator, standardise: str) -> tuple[np.ndarray, np.ndarray, str]:
     """``(m, L, how)``: Laplace's mode and covariance factor, or the initial point and ``I``."""
-    from scipy.linalg import solve_triangular
-
     if standardise == "laplace":
-        path = find_mode(target, x0, rng)
-        if path.converged:
-            try:
-                precision = precision_cholesky(finite_difference_hessian(target, path.mode))
-            except ValueError:
-                pass
-            else:
-                inverse = solve_triangular(precision, np.eye(x0.size), lower=True)
-                return path.mode, np.linalg.cholesky(inverse.T @ inverse), "laplace"
+        try:
+            laplace = laplace_start(target, x0, rng)
+        except ValueError:
+            pass
+        else:
+            return laplace.mode, np.linalg.cholesky(laplace.covariance()), "laplace"
     return x0, np.eye(x0.size), "none"
 
 

@@ -78,7 +78,7 @@ from pp_vae.inference.approximation import (
     single_threaded_blas,
     start_matches_target,
 )
-from pp_vae.inference.laplace import finite_difference_hessian, precision_cholesky
+from pp_vae.inference.laplace import laplace_start
 from pp_vae.inference.optimize import find_mode
 from pp_vae.validation import integer_at_least
 
@@ -231,38 +231,33 @@ def _initialise(
     mode_starts: int,
 ) -> tuple[np.ndarray, np.ndarray, _Family]:
     """Centre ``m``, preconditioner ``C`` (a vector: diagonal; a matrix: lower triangular) and the family at its start."""
-    from scipy.linalg import solve_triangular
-
     d = x0.size
     mode = None
-    if init in ("laplace", "mode"):
-        path = find_mode(target, x0, rng, starts=mode_starts)
-        if path.converged:
-            mode = path.mode
-        else:  # e.g. a density without bound (centred eight schools, tau -> 0): its last point is no place to start
-            info["init_note"] = f"mode search did not converge ({path.message}); started at the initial point"
-    if init == "laplace" and mode is not None:
-        hessian = finite_difference_hessian(target, mode)
+    if init == "laplace":
         try:
-            precision = precision_cholesky(hessian)
-        except ValueError as error:  # no proper mode (a singular Hessian where the density grows without bound): start elsewhere
-            info["init_note"] = f"no Laplace approximation ({error}); started at the initial point"
-            mode = None
+            laplace = laplace_start(target, x0, rng, mode_starts)
+        except ValueError as error:  # e.g. a density without bound (centred eight schools, tau -> 0): start elsewhere
+            info["init_note"] = f"{error}; started at the initial point"
         else:
             info["init"] = "laplace"
-            inverse = solve_triangular(precision, np.eye(d), lower=True)
-            covariance = inverse.T @ inverse
+            covariance = laplace.covariance()
             if family == "fullrank":
-                return mode, np.linalg.cholesky(covariance), _FullRank(d)
-            c = 1 / np.sqrt(-np.diag(hessian))  # the mean-field optimum for a Gaussian target
+                return laplace.mode, np.linalg.cholesky(covariance), _FullRank(d)
+            c = 1 / np.sqrt(-np.diag(laplace.hessian))  # the mean-field optimum for a Gaussian target
             if family == "meanfield":
-                return mode, c, _MeanField(d, np.ones(d))
+                return laplace.mode, c, _MeanField(d, np.ones(d))
             # low rank: probabilistic PCA of the whitened Laplace covariance
             values, vectors = np.linalg.eigh(covariance / np.outer(c, c))
             values, vectors = values[::-1], vectors[:, ::-1]
             noise = float(np.mean(values[rank:])) if rank < d else 0.5 * float(values.min())
             b = vectors[:, :rank] * np.sqrt(np.maximum(values[:rank] - noise, 1e-4))
-            return mode, c, _LowRank(d, b, np.full(d, np.sqrt(noise)))
+            return laplace.mode, c, _LowRank(d, b, np.full(d, np.sqrt(noise)))
+    elif init == "mode":
+        path = find_mode(target, x0, rng, starts=mode_starts)
+        if path.converged:
+            mode = path.mode
+        else:
+            info["init_note"] = f"the mode search did not converge ({path.message}); started at the initial point"
     info.setdefault("init", "mode" if mode is not None else "initial")
     centre, scale = (mode if mode is not None else x0), np.full(d, init_scale)
     if family == "meanfield":
