@@ -51,7 +51,7 @@ from pp_vae.inference.approximation import (
     start_matches_target,
 )
 from pp_vae.inference.laplace import laplace_start
-from pp_vae.inference.vi_driver import ElboRise, VIState, run_vi
+from pp_vae.inference.vi_driver import ElboRise, VIState, run_vi, vi_approximation
 from pp_vae.validation import integer_at_least
 
 if TYPE_CHECKING:
@@ -271,18 +271,9 @@ def approximate_flow(
         rule = ElboRise(lag=LAG, max_halvings=MAX_HALVINGS)
         state = run_vi(q, rule, VIState.start(q, eval_every), max_steps=max_steps, progress=progress, desc=f"{flow} flow")
         samples, log_q = q.sample(draws)
-    optimisation_gradients = target.gradient_evaluations
-    return Approximation(
-        draws=samples,
-        log_p=target.log_probs(samples),
-        log_q=log_q,
-        gradient_evaluations=target.gradient_evaluations,
-        density_evaluations=target.density_evaluations,
-        seconds=time.perf_counter() - start,
-        elbo=np.array(state.window_elbo),
-        info={"flow": flow, "layers": layers, "converged": state.converged, "steps": state.steps, "standardisation": how}
-        | {"exact_start": q.exact_start, "optimisation_gradients": optimisation_gradients},
-    )
+    info = {"flow": flow, "layers": layers, "converged": state.converged, "steps": state.steps, "standardisation": how}
+    info |= {"exact_start": q.exact_start, "optimisation_gradients": target.gradient_evaluations}
+    return vi_approximation(target, samples, log_q, start, state, info)
 
 
 def fit_flow(

@@ -82,7 +82,7 @@ from pp_vae.inference.approximation import (
 )
 from pp_vae.inference.laplace import laplace_start
 from pp_vae.inference.optimize import find_mode
-from pp_vae.inference.vi_driver import ParameterChange, RelativeElbo, StoppingRule, VIState, run_vi, window_summary
+from pp_vae.inference.vi_driver import ParameterChange, RelativeElbo, StoppingRule, VIState, run_vi, vi_approximation, window_summary
 from pp_vae.validation import integer_at_least
 
 if TYPE_CHECKING:
@@ -439,16 +439,7 @@ def approximate_gaussian_vi(
         samples, log_q = q.sample(final, draws)
         mean, covariance = q.mean_and_covariance(final)
     info = q.info | {"mean": mean, "covariance": covariance} | window_summary(state) | {"optimisation_gradients": optimisation_gradients}
-    return Approximation(
-        draws=samples,
-        log_p=target.log_probs(samples),
-        log_q=log_q,
-        gradient_evaluations=target.gradient_evaluations,
-        density_evaluations=target.density_evaluations,
-        seconds=time.perf_counter() - start,
-        elbo=np.array(state.window_elbo),
-        info=info,
-    )
+    return vi_approximation(target, samples, log_q, start, state, info)
 
 
 def fit_gaussian_vi(

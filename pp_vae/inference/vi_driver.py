@@ -19,10 +19,14 @@ A run can be stepped by hand (``family.step``) or resumed: :func:`run_vi` goes o
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from pp_vae.inference.approximation import Approximation, Target
 
 Verdict = Literal["go", "halve", "stop"]
 
@@ -211,3 +215,21 @@ def run_vi(family: VIFamily, rule: StoppingRule, state: VIState, *, max_steps: i
 def window_summary(state: VIState) -> dict[str, Any]:
     """What a fit's ``info`` reports of its run: ``converged``, ``steps`` and ``step_halvings``."""
     return {"converged": state.converged, "steps": state.steps, "step_halvings": state.halvings}
+
+
+def vi_approximation(
+    target: Target, samples: np.ndarray, log_q: np.ndarray, began: float, state: VIState, info: dict[str, Any]
+) -> Approximation:
+    """A VI fit's answer: its draws with ``log p`` and ``log q``, every evaluation counted, seconds since ``began``, the window ELBOs."""
+    from pp_vae.inference.approximation import Approximation
+
+    return Approximation(
+        draws=samples,
+        log_p=target.log_probs(samples),
+        log_q=log_q,
+        gradient_evaluations=target.gradient_evaluations,
+        density_evaluations=target.density_evaluations,
+        seconds=time.perf_counter() - began,
+        elbo=np.array(state.window_elbo),
+        info=info,
+    )
