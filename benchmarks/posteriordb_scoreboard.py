@@ -204,7 +204,7 @@ def run_posterior(folder: Path, methods: list[str], draws: int, seed: int) -> di
         row: dict[str, Any] = {
             "seconds": meta.seconds,
             "gradients": meta.gradient_evaluations,
-            "densities": raw.posterior.attrs.get("density_evaluations"),
+            "densities": info(raw).density_evaluations,
             "khat": meta.khat,
             "khat_threshold": khat_threshold(meta.chains * meta.draws) if meta.khat is not None else None,
             "elbo": _elbo(raw),

@@ -56,7 +56,7 @@ def main() -> None:
                 best[method] = {
                     "seconds": meta.seconds,
                     "gradients": meta.gradient_evaluations,
-                    "densities": result.posterior.attrs.get("density_evaluations"),
+                    "densities": meta.density_evaluations,
                     "max abs mean error (NUTS sd)": float(own.mean_error_in_nuts_sd.abs().max()) if method != "nuts" else None,
                     "sd ratio": f"{own.sd_ratio_to_nuts.min():.2f}-{own.sd_ratio_to_nuts.max():.2f}" if method != "nuts" else "",
                     "k-hat": meta.khat,

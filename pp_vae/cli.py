@@ -135,7 +135,7 @@ def _train_run(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg")  # figures go to files; no display needed
 
-    from pp_vae.data.images import load_dataset
+    from pp_vae.data.datasets import load_dataset
     from pp_vae.files import atomic_write
     from pp_vae.plots.vae import training_figures
     from pp_vae.vae.config import TrainConfig

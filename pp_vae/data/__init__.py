@@ -7,7 +7,6 @@ __getattr__, __dir__, __all__ = attach(
     {
         "synthetic": ["logistic_regression_data", "without_truth"],
         "images": [
-            "DATASETS",
             "ImageData",
             "IDX_FILES",
             "check_pixels",
@@ -15,10 +14,10 @@ __getattr__, __dir__, __all__ = attach(
             "load_mnist",
             "load_mnist5k",
             "mnist5k_arrays",
-            "load_dataset",
             "read_idx",
         ],
         "binarization": ["BINARIZATIONS", "bernoulli_draw", "binarize_images"],
+        "datasets": ["DATASETS", "load_dataset"],
         "dequantization": ["bin_log_width", "dequantize"],
     },
 )

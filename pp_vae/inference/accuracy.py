@@ -29,9 +29,11 @@ def _effective_sizes(result: DataTree, draws: Mapping[str, np.ndarray]) -> dict[
     """Each flat variable's effective sample size: PSIS's for importance-resampled draws, else ArviZ's (mean)."""
     import arviz as az
 
-    psis_ess = result.posterior.attrs.get("psis_ess")
+    from pp_vae.inference.result import info
+
+    psis_ess = info(result).psis_ess
     if psis_ess is not None:
-        return {name: float(psis_ess) for name in draws}
+        return {name: psis_ess for name in draws}
     return {
         name: float(az.ess(np.asarray(values), method="mean")) if np.size(values) > 10 else float(np.size(values))
         for name, values in draws.items()

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from scipy import stats
@@ -113,6 +113,22 @@ def _thinned(values: np.ndarray, draws: int) -> np.ndarray:
     return flat[np.linspace(0, flat.size - 1, draws).round().astype(int)]
 
 
+def _ranks(
+    samples: Mapping[str, Any], truth: Mapping[str, float], wanted: list[str] | None, draws: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Each parameter's rank among ``draws`` (thinned) posterior draws and its posterior quantile (all of them)."""
+    names = wanted if wanted is not None else [name for name in truth if name in samples]
+    ranks, quantiles = {}, {}
+    for name in names:
+        if name not in samples:
+            raise ValueError(f"the fit has no draws of {name!r}; it has {', '.join(sorted(samples))}")
+        if name not in truth:
+            raise ValueError(f"the simulator gave no true value of {name!r}; it gave {', '.join(sorted(truth))}")
+        ranks[name] = float(np.sum(_thinned(np.asarray(samples[name]), draws) < truth[name]))
+        quantiles[name] = float(np.mean(np.asarray(samples[name]) < truth[name]))
+    return ranks, quantiles
+
+
 def simulation_based_calibration(
     simulate: Simulator | Sequence[tuple[Mapping[str, float], dict[str, Any]]],
     fit: Fit,
@@ -145,29 +161,12 @@ def simulation_based_calibration(
     wanted = list(parameters) if parameters is not None else None
 
     def one(i: int) -> tuple[dict[str, float], dict[str, float], str, str | None]:
-        if worlds is not None:
-            truth, data = worlds[i]
-        else:
-            assert callable(simulate)
-            truth, data = simulate(np.random.default_rng([seed, i]))
-        failure = None
+        truth, data = worlds[i] if worlds is not None else cast(Simulator, simulate)(np.random.default_rng([seed, i]))
         try:
             result = fit(data, seed * 100_003 + i)
         except Exception as error:  # noqa: BLE001 - recorded and reported, never lost
-            failure = f"simulation {i}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-        if failure is not None:
-            return {}, {}, "", failure
-        samples = flat_draws(result)
-        names = wanted if wanted is not None else [name for name in truth if name in samples]
-        ranks, quantiles = {}, {}
-        for name in names:
-            if name not in samples:
-                raise ValueError(f"the fit has no draws of {name!r}; it has {', '.join(sorted(samples))}")
-            if name not in truth:
-                raise ValueError(f"the simulator gave no true value of {name!r}; it gave {', '.join(sorted(truth))}")
-            ranks[name] = float(np.sum(_thinned(np.asarray(samples[name]), draws) < truth[name]))
-            quantiles[name] = float(np.mean(np.asarray(samples[name]) < truth[name]))
-        return ranks, quantiles, info(result).method, None
+            return {}, {}, "", f"simulation {i}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        return *_ranks(flat_draws(result), truth, wanted, draws), info(result).method, None
 
     began = time.perf_counter()
     if integer_at_least("workers", workers) == 1:  # in the calling thread

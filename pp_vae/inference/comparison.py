@@ -5,7 +5,7 @@ results by name: :func:`compare` runs the registered :data:`METHODS` on a Stan p
 ladder of approximations: Laplace, mean-field, low-rank and full-rank Gaussian VI, a normalising flow,
 Pathfinder), and :meth:`Comparison.of` takes results the user made any other way. Summaries and
 diagnostics come from ArviZ on each result; with ``psis=True`` every approximation also comes
-PSIS-corrected (:func:`~pp_vae.inference.psis.psis_resample`), beside its raw draws, with the k-hat that
+PSIS-corrected (:func:`~pp_vae.inference.result.psis_resample`), beside its raw draws, with the k-hat that
 says whether to believe the correction.
 """
 
@@ -110,7 +110,7 @@ class Comparison:
     results: dict[str, DataTree]
     exact: dict[str, FrozenDistribution] = field(default_factory=dict)
     psis: dict[str, DataTree] = field(default_factory=dict)
-    """Method -> its draws PSIS-resampled (:func:`~pp_vae.inference.psis.psis_resample`), for approximations."""
+    """Method -> its draws PSIS-resampled (:func:`~pp_vae.inference.result.psis_resample`), for approximations."""
     failed: dict[str, str] = field(default_factory=dict)
     """Method -> why it could not run (Laplace without a proper mode, ...), when others did."""
 
@@ -133,11 +133,11 @@ class Comparison:
 
     def add_psis(self, draws: int | None = None, seed: int = 0) -> Comparison:
         """PSIS-correct every approximation that is not already importance-resampled (in :attr:`psis`); returns ``self``."""
-        from pp_vae.inference.psis import psis_resample
+        from pp_vae.inference.result import info, psis_resample
 
         for name, result in self.results.items():
             stats = result.get("sample_stats")
-            if stats is not None and "lp_approx" in stats and not result.posterior.attrs.get("psis_resampled"):
+            if stats is not None and "lp_approx" in stats and not info(result).psis_resampled:
                 self.psis[name] = psis_resample(result, draws=draws, seed=seed)
         return self
 
@@ -152,7 +152,7 @@ class Comparison:
         return list(dict.fromkeys(p.split("[")[0] for p in self.parameters))
 
     def to_json(self) -> dict[str, Any]:
-        """The ``pp-vae compare`` JSON contract (see DESIGN.md)."""
+        """The ``pp-vae compare`` JSON contract (README.md, *Using the package*: ``pp-vae compare``)."""
         from pp_vae.inference.psis import khat_threshold
         from pp_vae.inference.reliability import diagnostics
         from pp_vae.inference.result import info
@@ -170,18 +170,18 @@ class Comparison:
             }
             if meta.khat is not None:
                 entry["khat"] = meta.khat
-            if "density_evaluations" in self.results[name].posterior.attrs:
-                entry["density_evaluations"] = int(self.results[name].posterior.attrs["density_evaluations"])
+            if meta.density_evaluations is not None:
+                entry["density_evaluations"] = meta.density_evaluations
             if name in self.psis:
-                corrected = self.psis[name].posterior.attrs
+                corrected = info(self.psis[name])
                 entry["psis"] = {
                     "summary": {
                         p: {k: _json_number(v) for k, v in row.items()} for p, row in psis_tables[name].to_dict(orient="index").items()
                     },
-                    "khat": _json_number(corrected["khat"]),
+                    "khat": _json_number(corrected.khat),
                     "khat_threshold": khat_threshold(meta.chains * meta.draws),
-                    "effective_sample_size": _json_number(corrected["psis_ess"]),
-                    "unique_draws": int(corrected["unique_draws"]),
+                    "effective_sample_size": _json_number(corrected.psis_ess),
+                    "unique_draws": corrected.unique_draws,
                 }
             methods[name] = entry
         report: dict[str, Any] = {"model": self.model, "parameters": self.parameters, "methods": methods}

@@ -20,6 +20,8 @@ step at all when the start already matches the target: when the log importance r
 about half that variance, is already below what the noisy steps would stir up. On a Gaussian posterior,
 where Laplace's start is right, this saves the three halvings' 300 steps (a tenth of the flow's time).
 
+The flow is a :class:`FlowVI` (its start, one ``step``, ``sample``) and the loop, windows and halving are the
+shared driver's (:func:`~pp_vae.inference.vi_driver.run_vi` with :class:`~pp_vae.inference.vi_driver.ElboRise`).
 The fit leaves no global state behind: torch's default dtype (float64 while it runs) and random state are
 restored, and it touches no Pyro parameter store.
 """
@@ -30,6 +32,7 @@ import contextlib
 import time
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -47,8 +50,8 @@ from pp_vae.inference.approximation import (
     single_threaded_blas,
     start_matches_target,
 )
-from pp_vae.inference.laplace import finite_difference_hessian, precision_cholesky
-from pp_vae.inference.optimize import find_mode
+from pp_vae.inference.laplace import laplace_start
+from pp_vae.inference.vi_driver import ElboRise, VIState, run_vi, vi_approximation
 from pp_vae.validation import integer_at_least
 
 if TYPE_CHECKING:
@@ -118,18 +121,13 @@ def _log_density_function(target: Target) -> Any:
 
 def _standardisation(target: Target, x0: np.ndarray, rng: np.random.Generator, standardise: str) -> tuple[np.ndarray, np.ndarray, str]:
     """``(m, L, how)``: Laplace's mode and covariance factor, or the initial point and ``I``."""
-    from scipy.linalg import solve_triangular
-
     if standardise == "laplace":
-        path = find_mode(target, x0, rng)
-        if path.converged:
-            try:
-                precision = precision_cholesky(finite_difference_hessian(target, path.mode))
-            except ValueError:
-                pass
-            else:
-                inverse = solve_triangular(precision, np.eye(x0.size), lower=True)
-                return path.mode, np.linalg.cholesky(inverse.T @ inverse), "laplace"
+        try:
+            laplace = laplace_start(target, x0, rng)
+        except ValueError:
+            pass
+        else:
+            return laplace.mode, np.linalg.cholesky(laplace.covariance()), "laplace"
     return x0, np.eye(x0.size), "none"
 
 
@@ -149,6 +147,90 @@ def _flow_layers(flow: str, d: int, layers: int, hidden: list[int]) -> Any:
         else:
             transform = T.iterated(layers, T.spline_autoregressive, d, hidden_dims=hidden, count_bins=8, bound=5.0)
     return transform
+
+
+@dataclass(frozen=True)
+class FlowVIOptions:
+    """What a :class:`FlowVI` reads (defaults as :func:`approximate_flow`'s; ``hidden=None``: two layers of ``max(16, 4 d)``)."""
+
+    flow: Literal["iaf", "spline"] = "iaf"
+    layers: int = 2
+    hidden: list[int] | None = None
+    particles: int = 16
+    learning_rate: float = 5e-3
+
+    def __post_init__(self) -> None:
+        """Refuse an unknown flow or a count below 1."""
+        if self.flow not in FLOWS:
+            raise ValueError(f"flow must be one of {', '.join(FLOWS)}, got {self.flow!r}")
+        integer_at_least("layers", self.layers)
+        integer_at_least("particles", self.particles)
+
+
+class FlowVI:
+    """A normalising flow as init / step / sample: ``u = m + L T(z)``, ``z ~ N(0, I)``, ``T`` Pyro's autoregressive layers.
+
+    Built (inside :func:`_torch_session`) at its start, the affine layers the identity; :meth:`step` is one fused
+    Adam step on the ELBO of ``particles`` reparameterised draws; driven by :func:`~pp_vae.inference.vi_driver.run_vi`.
+    """
+
+    def __init__(self, target: Target, loc: np.ndarray, factor: np.ndarray, options: FlowVIOptions | None = None) -> None:
+        import torch
+
+        options = FlowVIOptions() if options is None else options
+        self.d, self.particles, self.learning_rate, self.lr_scale = loc.size, options.particles, options.learning_rate, 1.0
+        self.log_det_factor = float(np.sum(np.log(np.diag(factor))))
+        self.log_density = _log_density_function(target)
+        self.transform = _flow_layers(options.flow, self.d, options.layers, options.hidden or [max(16, 4 * self.d)] * 2)
+        self.m, self.lower = torch.as_tensor(loc), torch.as_tensor(factor)
+        self.weights = list(self.transform.parameters())  # walking the modules for them costs 0.03 ms a step
+        # fused Adam: one kernel for all the layers' tensors, 0.10 ms a step against the per-tensor loop's 0.32
+        self.optimiser = torch.optim.Adam(self.weights, lr=self.learning_rate, fused=True)
+        with torch.no_grad():  # the start (Laplace's Gaussian, the flow's layers the identity) may already be exact
+            u, log_q = self.push(torch.randn(EXACT_CHECK, self.d))
+            self.exact_start = start_matches_target(self.log_density.apply(u).numpy(), log_q.numpy())
+
+    def push(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``u = m + L T(z)`` and ``log q(u)``."""
+        log_q = -0.5 * (z**2).sum(-1) - 0.5 * self.d * np.log(2 * np.pi) - self.log_det_factor
+        x = z
+        for part in self.transform:
+            y = part(x)
+            log_q = log_q - part.log_abs_det_jacobian(x, y)
+            x = y
+        return self.m + x @ self.lower.T, log_q
+
+    def step(self, step: int, lr_scale: float) -> tuple[float, np.ndarray | None]:
+        """One Adam step at ``lr_scale`` times the base rate: the step's ELBO estimate (no gradient for the driver's drift test)."""
+        import torch
+
+        if lr_scale != self.lr_scale:
+            self.lr_scale = lr_scale
+            for group in self.optimiser.param_groups:
+                group["lr"] = self.learning_rate * lr_scale
+        u, log_q = self.push(torch.randn(self.particles, self.d))
+        elbo = (self.log_density.apply(u) - log_q).mean()
+        self.optimiser.zero_grad()
+        (-elbo).backward()
+        torch.nn.utils.clip_grad_norm_(self.weights, 10.0)
+        self.optimiser.step()
+        return elbo.item(), None
+
+    def parameters(self) -> None:
+        """None: the flow's weights are not averaged."""
+        return None
+
+    def moments(self, parameters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Not in closed form: the flow stops by :class:`~pp_vae.inference.vi_driver.ElboRise`."""
+        raise NotImplementedError("a flow's moments are not in closed form: stop it by ElboRise")
+
+    def sample(self, draws: int) -> tuple[np.ndarray, np.ndarray]:
+        """``draws`` draws of ``q`` on ``u``'s scale and their ``log q``."""
+        import torch
+
+        with torch.no_grad():
+            u, log_q = self.push(torch.randn(draws, self.d))
+        return u.numpy().copy(), log_q.numpy().copy()
 
 
 def approximate_flow(
@@ -175,104 +257,23 @@ def approximate_flow(
     mode's curvature misleads (a funnel's neck). Returns ``draws`` draws with ``log p`` and ``log q``;
     ``elbo`` holds the window-mean ELBO; ``info`` ``converged``, ``steps`` and ``standardisation``.
     """
-    import torch
-    from tqdm.auto import tqdm
-
-    if flow not in FLOWS:
-        raise ValueError(f"flow must be one of {', '.join(FLOWS)}, got {flow!r}")
-    for name, value in (
-        ("layers", layers),
-        ("particles", particles),
-        ("max_steps", max_steps),
-        ("eval_every", eval_every),
-        ("draws", draws),
-    ):
+    options = FlowVIOptions(flow=flow, layers=layers, hidden=hidden, particles=particles, learning_rate=learning_rate)
+    for name, value in (("max_steps", max_steps), ("eval_every", eval_every), ("draws", draws)):
         integer_at_least(name, value)
     start = time.perf_counter()
     x0 = as_initial(initial)
-    d = x0.size
-    target = as_target(logp_grad, d, logp)
+    target = as_target(logp_grad, x0.size, logp)
     torch_seed = int(np.random.default_rng(seed).integers(2**31)) if isinstance(seed, np.random.Generator) else int(seed)
     with single_threaded_blas():
         loc, factor, how = _standardisation(target, x0, np.random.default_rng(torch_seed), standardise)
-    log_det_factor = float(np.sum(np.log(np.diag(factor))))
-    log_density = _log_density_function(target)
-    window_elbo: list[float] = []
-    converged, steps, halvings = False, 0, 0
     with _torch_session(torch_seed), single_threaded_blas():
-        transform = _flow_layers(flow, d, layers, hidden or [max(16, 4 * d)] * 2)
-        m, lower = torch.as_tensor(loc), torch.as_tensor(factor)
-        parameters = list(transform.parameters())  # walking the modules for them costs 0.03 ms a step
-        # fused Adam: one kernel for all the layers' tensors, 0.10 ms a step against the per-tensor loop's 0.32
-        optimiser = torch.optim.Adam(parameters, lr=learning_rate, fused=True)
-
-        def push(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            """``u = m + L T(z)`` and ``log q(u)``."""
-            log_q = -0.5 * (z**2).sum(-1) - 0.5 * d * np.log(2 * np.pi) - log_det_factor
-            x = z
-            for part in transform:
-                y = part(x)
-                log_q = log_q - part.log_abs_det_jacobian(x, y)
-                x = y
-            return m + x @ lower.T, log_q
-
-        per_step: list[float] = []
-        window_var: list[float] = []
-        windows_at_this_step = 0
-        with torch.no_grad():  # the start (Laplace's Gaussian, the flow's layers the identity) may already be exact
-            u, log_q = push(torch.randn(EXACT_CHECK, d))
-            exact_start = start_matches_target(log_density.apply(u).numpy(), log_q.numpy())
-        converged = exact_start
-        with tqdm(total=max_steps, desc=f"{flow} flow", disable=not progress or exact_start, leave=False) as bar:
-            for steps in range(1, 0 if exact_start else max_steps + 1):
-                u, log_q = push(torch.randn(particles, d))
-                elbo = (log_density.apply(u) - log_q).mean()
-                optimiser.zero_grad()
-                (-elbo).backward()
-                torch.nn.utils.clip_grad_norm_(parameters, 10.0)
-                optimiser.step()
-                per_step.append(elbo.item())
-                if steps % eval_every:
-                    continue
-                bar.update(eval_every)
-                recent = np.array(per_step[-eval_every:])
-                window_elbo.append(float(recent.mean()))
-                window_var.append(float(recent.var(ddof=1) / recent.size))
-                bar.set_postfix(elbo=f"{window_elbo[-1]:.3f}")
-                windows_at_this_step += 1
-                # stationary at this step size: no rise of two standard errors over the last LAG windows
-                if windows_at_this_step <= LAG:
-                    continue
-                if not window_elbo[-1] - window_elbo[-1 - LAG] > 2 * np.sqrt(window_var[-1] + window_var[-1 - LAG]):
-                    converged = halvings == MAX_HALVINGS
-                    if converged:
-                        break
-                    halvings, windows_at_this_step = halvings + 1, 0
-                    for group in optimiser.param_groups:
-                        group["lr"] /= 2
-        with torch.no_grad():
-            u, log_q = push(torch.randn(draws, d))
-            samples, log_q_values = u.numpy().copy(), log_q.numpy().copy()
-    optimisation_gradients = target.gradient_evaluations
-    log_p = target.log_probs(samples)
-    return Approximation(
-        draws=samples,
-        log_p=log_p,
-        log_q=log_q_values,
-        gradient_evaluations=target.gradient_evaluations,
-        density_evaluations=target.density_evaluations,
-        seconds=time.perf_counter() - start,
-        elbo=np.array(window_elbo),
-        info={
-            "flow": flow,
-            "layers": layers,
-            "converged": converged,
-            "steps": steps,
-            "standardisation": how,
-            "exact_start": exact_start,
-            "optimisation_gradients": optimisation_gradients,
-        },
-    )
+        q = FlowVI(target, loc, factor, options)
+        rule = ElboRise(lag=LAG, max_halvings=MAX_HALVINGS)
+        state = run_vi(q, rule, VIState.start(q, eval_every), max_steps=max_steps, progress=progress, desc=f"{flow} flow")
+        samples, log_q = q.sample(draws)
+    info = {"flow": flow, "layers": layers, "converged": state.converged, "steps": state.steps, "standardisation": how}
+    info |= {"exact_start": q.exact_start, "optimisation_gradients": target.gradient_evaluations}
+    return vi_approximation(target, samples, log_q, start, state, info)
 
 
 def fit_flow(

@@ -5,7 +5,9 @@ with reparameterised draws ``u = mu + A eps`` (ADVI: Kucukelbir, Tran, Ranganath
 *Automatic differentiation variational inference*, JMLR 18). The loop is plain NumPy: per step ``S``
 calls of the target (``draws_per_step``, 8 by default: an eighth of one draw's gradient variance), then one
 batched update, so a step costs the target's calls plus tens of microseconds, not Pyro's per-step
-tracing. The families:
+tracing. Each family is a :class:`GaussianVI` (its start, one ``step``, ``sample``); the loop, the ELBO windows,
+the step halving and the stopping rules below are the shared driver's (:mod:`~pp_vae.inference.vi_driver`),
+so a fit can be stepped by hand or resumed. The families:
 
 ``"meanfield"``  ``Sigma = diag(sigma^2)``;
 ``"fullrank"``   ``Sigma = L L^T``, ``L`` lower triangular with a positive diagonal;
@@ -59,7 +61,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections import deque
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -78,8 +80,9 @@ from pp_vae.inference.approximation import (
     single_threaded_blas,
     start_matches_target,
 )
-from pp_vae.inference.laplace import finite_difference_hessian, precision_cholesky
+from pp_vae.inference.laplace import laplace_start
 from pp_vae.inference.optimize import find_mode
+from pp_vae.inference.vi_driver import ParameterChange, RelativeElbo, StoppingRule, VIState, run_vi, vi_approximation, window_summary
 from pp_vae.validation import integer_at_least
 
 if TYPE_CHECKING:
@@ -231,38 +234,33 @@ def _initialise(
     mode_starts: int,
 ) -> tuple[np.ndarray, np.ndarray, _Family]:
     """Centre ``m``, preconditioner ``C`` (a vector: diagonal; a matrix: lower triangular) and the family at its start."""
-    from scipy.linalg import solve_triangular
-
     d = x0.size
     mode = None
-    if init in ("laplace", "mode"):
-        path = find_mode(target, x0, rng, starts=mode_starts)
-        if path.converged:
-            mode = path.mode
-        else:  # e.g. a density without bound (centred eight schools, tau -> 0): its last point is no place to start
-            info["init_note"] = f"mode search did not converge ({path.message}); started at the initial point"
-    if init == "laplace" and mode is not None:
-        hessian = finite_difference_hessian(target, mode)
+    if init == "laplace":
         try:
-            precision = precision_cholesky(hessian)
-        except ValueError as error:  # no proper mode (a singular Hessian where the density grows without bound): start elsewhere
-            info["init_note"] = f"no Laplace approximation ({error}); started at the initial point"
-            mode = None
+            laplace = laplace_start(target, x0, rng, mode_starts)
+        except ValueError as error:  # e.g. a density without bound (centred eight schools, tau -> 0): start elsewhere
+            info["init_note"] = f"{error}; started at the initial point"
         else:
             info["init"] = "laplace"
-            inverse = solve_triangular(precision, np.eye(d), lower=True)
-            covariance = inverse.T @ inverse
+            covariance = laplace.covariance()
             if family == "fullrank":
-                return mode, np.linalg.cholesky(covariance), _FullRank(d)
-            c = 1 / np.sqrt(-np.diag(hessian))  # the mean-field optimum for a Gaussian target
+                return laplace.mode, np.linalg.cholesky(covariance), _FullRank(d)
+            c = 1 / np.sqrt(-np.diag(laplace.hessian))  # the mean-field optimum for a Gaussian target
             if family == "meanfield":
-                return mode, c, _MeanField(d, np.ones(d))
+                return laplace.mode, c, _MeanField(d, np.ones(d))
             # low rank: probabilistic PCA of the whitened Laplace covariance
             values, vectors = np.linalg.eigh(covariance / np.outer(c, c))
             values, vectors = values[::-1], vectors[:, ::-1]
             noise = float(np.mean(values[rank:])) if rank < d else 0.5 * float(values.min())
             b = vectors[:, :rank] * np.sqrt(np.maximum(values[:rank] - noise, 1e-4))
-            return mode, c, _LowRank(d, b, np.full(d, np.sqrt(noise)))
+            return laplace.mode, c, _LowRank(d, b, np.full(d, np.sqrt(noise)))
+    elif init == "mode":
+        path = find_mode(target, x0, rng, starts=mode_starts)
+        if path.converged:
+            mode = path.mode
+        else:
+            info["init_note"] = f"the mode search did not converge ({path.message}); started at the initial point"
     info.setdefault("init", "mode" if mode is not None else "initial")
     centre, scale = (mode if mode is not None else x0), np.full(d, init_scale)
     if family == "meanfield":
@@ -275,9 +273,125 @@ def _initialise(
     return centre, np.ones(d), _LowRank(d, b, scale)
 
 
+@dataclass(frozen=True)
+class GaussianVIOptions:
+    """What a :class:`GaussianVI` family reads (defaults as :func:`approximate_gaussian_vi`'s; ``rank=None``: :func:`default_rank`)."""
+
+    family: Family = "meanfield"
+    rank: int | None = None
+    init: Literal["laplace", "mode", "initial"] = "laplace"
+    init_scale: float = 0.1
+    mode_starts: int = 4
+    draws_per_step: int = 8
+    importance_draws: int = 1
+    learning_rate: float = 0.05
+
+    def __post_init__(self) -> None:
+        """Refuse an unknown family or a count below 1."""
+        if self.family not in FAMILIES:
+            raise ValueError(f"family must be one of {', '.join(FAMILIES)}, got {self.family!r}")
+        integer_at_least("draws_per_step", self.draws_per_step)
+        integer_at_least("importance_draws", self.importance_draws)
+
+
+class GaussianVI:
+    """A Gaussian family on a target as init / step / sample: ``u = centre + C y`` with ``y ~ N`` of the family's ``theta``.
+
+    Built at its start (:func:`_initialise`: Laplace's, the mode's or the initial point's); :meth:`step` is one Adam
+    step on sticking-the-landing (or, with ``importance_draws`` above 1, doubly reparameterised) gradients; driven
+    by :func:`~pp_vae.inference.vi_driver.run_vi`.
+    """
+
+    def __init__(self, target: Target, x0: np.ndarray, rng: np.random.Generator, options: GaussianVIOptions | None = None) -> None:
+        self.target, self.rng = target, rng
+        self.options = options = GaussianVIOptions() if options is None else options
+        d = x0.size
+        rank = default_rank(d) if options.rank is None else options.rank
+        if options.family == "lowrank" and not 1 <= rank <= d:
+            raise ValueError(f"rank must be between 1 and the dimension {d}, got {rank}")
+        self.info: dict[str, Any] = {"family": options.family, "importance_draws": options.importance_draws}
+        self.info |= {"rank": rank} if options.family == "lowrank" else {}
+        start = (options.family, rank, options.init, options.init_scale, self.info, options.mode_starts)
+        self.centre, self.c, self.q = _initialise(target, x0, rng, *start)
+        self.diagonal = self.c.ndim == 1
+        self.log_det_c = float(np.sum(np.log(self.c if self.diagonal else np.diag(self.c))))
+        self.theta = self.q.theta.copy()
+        self.adam_m, self.adam_v = np.zeros_like(self.theta), np.zeros_like(self.theta)
+        self.exact_start = self.info["init"] == "laplace" and self._start_matches_target()
+        self.info["exact_start"] = self.exact_start
+
+    def to_u(self, y: np.ndarray) -> np.ndarray:
+        """``u = centre + C y`` for each row of ``y``."""
+        return self.centre + (y * self.c if self.diagonal else y @ self.c.T)
+
+    def _start_matches_target(self) -> bool:
+        """Laplace's start may already be the answer (a Gaussian posterior): then the fit takes no step."""
+        check = copy.deepcopy(self.rng)  # the fit's own stream is left as it was, so a fit that goes on is unchanged
+        eps = check.standard_normal((EXACT_CHECK, self.q.noise_dim))
+        y = self.q.sample(self.theta, eps)
+        log_q = self.q.log_q_and_score(self.theta, y, eps)[0]
+        return start_matches_target(self.target.log_probs(self.to_u(y)), log_q)
+
+    def step(self, step: int, lr_scale: float) -> tuple[float, np.ndarray | None]:
+        """One Adam step (the ``step``-th) on ``draws_per_step`` groups of ``importance_draws`` draws: the bound's estimate and gradient."""
+        from scipy.special import logsumexp
+
+        q, theta, groups, k = self.q, self.theta, self.options.draws_per_step, self.options.importance_draws
+        eps = self.rng.standard_normal((groups * k, q.noise_dim))
+        y = q.sample(theta, eps)
+        log_p, grad_u = self.target.batch(self.to_u(y))
+        ok = np.isfinite(log_p)
+        log_q, score = q.log_q_and_score(theta, y, eps)
+        log_w = np.where(ok, log_p - log_q, -np.inf).reshape(groups, k)
+        elbo = float(np.mean(logsumexp(log_w, axis=1) - np.log(k))) + self.log_det_c if ok.all() else -np.inf
+        if not ok.any():
+            return elbo, None
+        # sticking the landing: grad_y [log p(u(y)) - log q(y)] at the draws, through y only
+        g = (grad_u[ok] * self.c if self.diagonal else grad_u[ok] @ self.c) + score[ok]
+        if k > 1:  # doubly reparameterised: each draw's w~^2, summed per group, averaged over live groups
+            live = np.isfinite(log_w).any(axis=1, keepdims=True)
+            weights = np.exp(log_w - np.where(live, logsumexp(log_w, axis=1, keepdims=True), 0.0)).ravel()[ok]
+            g *= (weights**2 * ok.sum() / live.sum())[:, None]
+        gradient = q.gradient(theta, g, eps[ok])
+        self.adam_m = 0.9 * self.adam_m + 0.1 * gradient
+        self.adam_v = 0.999 * self.adam_v + 0.001 * gradient**2
+        m_hat, v_hat = self.adam_m / (1 - 0.9**step), self.adam_v / (1 - 0.999**step)
+        self.theta = theta + lr_scale * self.options.learning_rate * m_hat / (np.sqrt(v_hat) + 1e-8)
+        return elbo, gradient
+
+    def parameters(self) -> np.ndarray:
+        """``theta``, the family's parameters in whitened coordinates."""
+        return self.theta
+
+    def moments(self, parameters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Means and sds of ``y`` (whitened coordinates) at ``parameters``."""
+        return self.q.moments(parameters)
+
+    def sample(self, parameters: np.ndarray, draws: int) -> tuple[np.ndarray, np.ndarray]:
+        """``draws`` draws of ``q`` at ``parameters`` on ``u``'s scale and their ``log q``."""
+        eps = self.rng.standard_normal((draws, self.q.noise_dim))
+        y = self.q.sample(parameters, eps)
+        return self.to_u(y), self.q.log_q_and_score(parameters, y, eps)[0] - self.log_det_c
+
+    def mean_and_covariance(self, parameters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``q``'s mean and covariance on ``u``'s scale at ``parameters``."""
+        mu_y, factor_y = self.q.moments(parameters)[0], self.q.factor(parameters)
+        factor_u = factor_y * self.c[:, None] if self.diagonal else self.c @ factor_y
+        return self.centre + (mu_y * self.c if self.diagonal else self.c @ mu_y), factor_u @ factor_u.T
+
+
 def default_rank(dim: int) -> int:
     """Low-rank VI's default rank: ``round(sqrt(d))``, at least 1 (2 for kid-IQ's 3 parameters, 5 for diamonds' 26)."""
     return max(1, min(dim, round(np.sqrt(dim))))
+
+
+def _stopping_rule(convergence: str, tol_param: float, tol_rel: float, max_steps: int, eval_every: int) -> StoppingRule:
+    """The parameters' rule (the default) or Stan ADVI's relative-ELBO rule over the last tenth of the budget's windows."""
+    if convergence == "parameters":
+        return ParameterChange(tol_param, min_halvings=MIN_HALVINGS)
+    if convergence == "elbo":
+        return RelativeElbo(tol_rel, window=max(int(0.1 * max_steps / eval_every), 2))
+    raise ValueError(f"convergence must be 'parameters' or 'elbo', got {convergence!r}")
 
 
 def approximate_gaussian_vi(
@@ -309,132 +423,23 @@ def approximate_gaussian_vi(
     holds ``mean`` and ``covariance`` of ``q``, ``converged``, ``steps``, ``init`` (``laplace``, ``mode`` or ``initial``),
     ``family`` and ``importance_draws``.
     """
-    from scipy import stats
-    from scipy.special import logsumexp
-    from tqdm.auto import tqdm
-
-    if family not in FAMILIES:
-        raise ValueError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
-    if convergence not in ("parameters", "elbo"):
-        raise ValueError(f"convergence must be 'parameters' or 'elbo', got {convergence!r}")
-    for name, value in (("draws", draws), ("draws_per_step", draws_per_step), ("max_steps", max_steps), ("eval_every", eval_every)):
+    for name, value in (("draws", draws), ("max_steps", max_steps), ("eval_every", eval_every)):
         integer_at_least(name, value)
-    integer_at_least("importance_draws", importance_draws)
+    rule = _stopping_rule(convergence, tol_param, tol_rel, max_steps, eval_every)
+    given = locals()  # the family's options are this function's arguments of the same names
+    options = GaussianVIOptions(**{option.name: given[option.name] for option in fields(GaussianVIOptions)})
     start = time.perf_counter()
     x0 = as_initial(initial)
-    d = x0.size
-    rank = default_rank(d) if rank is None else rank
-    if family == "lowrank" and not 1 <= rank <= d:
-        raise ValueError(f"rank must be between 1 and the dimension {d}, got {rank}")
-    target = as_target(logp_grad, d, logp)
-    rng = np.random.default_rng(seed)
-    info: dict[str, Any] = {"family": family, "importance_draws": importance_draws} | ({"rank": rank} if family == "lowrank" else {})
+    target = as_target(logp_grad, x0.size, logp)
     with single_threaded_blas():
-        centre, c, q = _initialise(target, x0, rng, family, rank, init, init_scale, info, mode_starts)
-        diagonal = c.ndim == 1
-        log_det_c = float(np.sum(np.log(c if diagonal else np.diag(c))))
-        theta = q.theta.copy()
-        adam_m, adam_v = np.zeros_like(theta), np.zeros_like(theta)
-        window_sum = np.zeros_like(theta)
-        gradient_sum, gradient_squares = np.zeros_like(theta), np.zeros_like(theta)
-        # a window's mean gradient is "zero" when every component is within z standard errors of it (Bonferroni over components)
-        z = float(stats.norm.isf(0.025 / theta.size))
-        phase: list[np.ndarray] = []  # the window averages at the current step size
-        average, previous_average = theta, None
-        previous_var = np.inf
-        lr_scale, halvings, windows_at_this_step = 1.0, 0, 0
-        relative_changes: deque[float] = deque(maxlen=max(int(0.1 * max_steps / eval_every), 2))
-        per_step: list[float] = []
-        window_elbo: list[float] = []
-        converged, steps = False, 0
-        if info["init"] == "laplace":  # Laplace's start may already be the answer (a Gaussian posterior): then take no step
-            check = copy.deepcopy(rng)  # the fit's own stream is left as it was, so a fit that goes on is unchanged
-            eps = check.standard_normal((EXACT_CHECK, q.noise_dim))
-            y = q.sample(theta, eps)
-            log_q = q.log_q_and_score(theta, y, eps)[0]
-            converged = start_matches_target(target.log_probs(centre + (y * c if diagonal else y @ c.T)), log_q)
-        info["exact_start"] = converged
-        with tqdm(total=max_steps, desc=f"{family} VI", disable=not progress or converged, leave=False) as bar:
-            for steps in range(1, 0 if converged else max_steps + 1):
-                eps = rng.standard_normal((draws_per_step * importance_draws, q.noise_dim))
-                y = q.sample(theta, eps)
-                log_p, grad_u = target.batch(centre + (y * c if diagonal else y @ c.T))
-                ok = np.isfinite(log_p)
-                log_q, score = q.log_q_and_score(theta, y, eps)
-                log_w = np.where(ok, log_p - log_q, -np.inf).reshape(draws_per_step, importance_draws)
-                per_step.append(float(np.mean(logsumexp(log_w, axis=1) - np.log(importance_draws))) + log_det_c if ok.all() else -np.inf)
-                if ok.any():  # sticking the landing: grad_y [log p(u(y)) - log q(y)] at the draws, through y only
-                    g = (grad_u[ok] * c if diagonal else grad_u[ok] @ c) + score[ok]
-                    if importance_draws > 1:  # doubly reparameterised: each draw's w~^2, summed per group, averaged over live groups
-                        live = np.isfinite(log_w).any(axis=1, keepdims=True)
-                        weights = np.exp(log_w - np.where(live, logsumexp(log_w, axis=1, keepdims=True), 0.0)).ravel()[ok]
-                        g *= (weights**2 * ok.sum() / live.sum())[:, None]
-                    gradient = q.gradient(theta, g, eps[ok])
-                    gradient_sum += gradient
-                    gradient_squares += gradient**2
-                    adam_m = 0.9 * adam_m + 0.1 * gradient
-                    adam_v = 0.999 * adam_v + 0.001 * gradient**2
-                    m_hat, v_hat = adam_m / (1 - 0.9**steps), adam_v / (1 - 0.999**steps)
-                    theta = theta + lr_scale * learning_rate * m_hat / (np.sqrt(v_hat) + 1e-8)
-                window_sum += theta
-                if steps % eval_every:
-                    continue
-                bar.update(eval_every)
-                phase.append(window_sum / eval_every)
-                window_sum = np.zeros_like(theta)
-                average = np.mean(phase[len(phase) // 2 :], axis=0)  # Polyak-Ruppert: the phase's second half
-                recent = np.array(per_step[-eval_every:])
-                recent = recent[np.isfinite(recent)]
-                window_elbo.append(float(recent.mean()) if recent.size else -np.inf)
-                bar.set_postfix(elbo=f"{window_elbo[-1]:.3f}")
-                var = float(recent.var(ddof=1) / recent.size) if recent.size > 1 else np.inf
-                windows_at_this_step += 1
-                mean_gradient = gradient_sum / eval_every
-                spread = np.sqrt(np.maximum(gradient_squares / eval_every - mean_gradient**2, 0) / (eval_every - 1))
-                drifting = bool(np.any(np.abs(mean_gradient) > z * spread + 1e-12))
-                gradient_sum, gradient_squares = np.zeros_like(theta), np.zeros_like(theta)
-                rising = window_elbo[-1] - window_elbo[-2] > 2 * np.sqrt(var + previous_var) if len(window_elbo) > 1 else True
-                stationary = windows_at_this_step >= 2 and not rising and not drifting
-                previous_var = var
-                if convergence == "elbo":
-                    if len(window_elbo) > 1 and np.isfinite(window_elbo[-1]) and np.isfinite(window_elbo[-2]) and window_elbo[-1] != 0:
-                        relative_changes.append(abs((window_elbo[-1] - window_elbo[-2]) / window_elbo[-1]))
-                        converged = bool(np.mean(relative_changes) < tol_rel or np.median(relative_changes) < tol_rel)
-                elif stationary:
-                    if previous_average is not None and halvings >= MIN_HALVINGS:
-                        mu_new, sd_new = q.moments(average)
-                        mu_old, sd_old = q.moments(previous_average)
-                        change = max(np.max(np.abs(mu_new - mu_old) / sd_new), np.max(np.abs(np.log(sd_new / sd_old))))
-                        converged = bool(change < tol_param)
-                    previous_average = average
-                if converged:
-                    break
-                if stationary and halvings < 6:
-                    lr_scale, halvings, windows_at_this_step, phase = lr_scale / 2, halvings + 1, 0, []
-        final = average if steps % eval_every == 0 else theta
+        q = GaussianVI(target, x0, np.random.default_rng(seed), options)
+        state = run_vi(q, rule, VIState.start(q, eval_every), max_steps=max_steps, progress=progress, desc=f"{family} VI")
+        final = state.final_parameters(q.theta)
         optimisation_gradients = target.gradient_evaluations
-        eps = rng.standard_normal((draws, q.noise_dim))
-        y = q.sample(final, eps)
-        samples = centre + (y * c if diagonal else y @ c.T)
-        log_q = q.log_q_and_score(final, y, eps)[0] - log_det_c
-        mu_y, factor_y = q.moments(final)[0], q.factor(final)
-        factor_u = factor_y * c[:, None] if diagonal else c @ factor_y
-        mean = centre + (mu_y * c if diagonal else c @ mu_y)
-    log_p = target.log_probs(samples)
-    info.update(
-        {"mean": mean, "covariance": factor_u @ factor_u.T, "converged": converged, "steps": steps, "step_halvings": halvings}
-        | {"optimisation_gradients": optimisation_gradients}
-    )
-    return Approximation(
-        draws=samples,
-        log_p=log_p,
-        log_q=log_q,
-        gradient_evaluations=target.gradient_evaluations,
-        density_evaluations=target.density_evaluations,
-        seconds=time.perf_counter() - start,
-        elbo=np.array(window_elbo),
-        info=info,
-    )
+        samples, log_q = q.sample(final, draws)
+        mean, covariance = q.mean_and_covariance(final)
+    info = q.info | {"mean": mean, "covariance": covariance} | window_summary(state) | {"optimisation_gradients": optimisation_gradients}
+    return vi_approximation(target, samples, log_q, start, state, info)
 
 
 def fit_gaussian_vi(

@@ -11,6 +11,7 @@ target and cheap everywhere; it knows nothing beyond the mode's neighbourhood (s
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +68,39 @@ def precision_cholesky(hessian: np.ndarray) -> np.ndarray:
     return np.linalg.cholesky(-hessian)
 
 
+@dataclass(frozen=True)
+class LaplaceStart:
+    """Laplace's Gaussian ``N(mode, (-H)^-1)``: :func:`approximate_laplace`'s answer, and where Gaussian VI and the flow start."""
+
+    mode: np.ndarray
+    hessian: np.ndarray
+    """``H``, the Hessian of ``log p`` at the mode."""
+    precision_factor: np.ndarray
+    """``R``, lower triangular, with ``-H = R R^T``: the covariance is ``R^-T R^-1``."""
+    iterations: int
+    """L-BFGS iterations of the path that found the mode."""
+
+    def covariance(self) -> np.ndarray:
+        """``(-H)^-1``."""
+        from scipy.linalg import solve_triangular
+
+        inverse = solve_triangular(self.precision_factor, np.eye(self.mode.size), lower=True)
+        return inverse.T @ inverse
+
+
+def laplace_start(target: Target, initial: np.ndarray, rng: np.random.Generator, mode_starts: int = 4) -> LaplaceStart:
+    """The mode (the highest of ``mode_starts`` L-BFGS runs: :func:`~pp_vae.inference.optimize.find_mode`) and the curvature there.
+
+    ``2 d`` gradients for the Hessian. A ``ValueError`` saying why when the mode search does not converge or the
+    mode is not proper (a density without bound: the centred eight schools as ``tau -> 0``).
+    """
+    path = find_mode(target, initial, rng, starts=mode_starts)
+    if not path.converged:
+        raise ValueError(f"the mode search did not converge ({path.message}): no Laplace approximation")
+    hessian = finite_difference_hessian(target, path.mode)
+    return LaplaceStart(path.mode, hessian, precision_cholesky(hessian), len(path.points) - 1)
+
+
 def approximate_laplace(
     logp_grad: LogDensityGrad | Target,
     initial: np.ndarray,
@@ -78,7 +112,7 @@ def approximate_laplace(
 ) -> Approximation:
     """Laplace's approximation of the density ``logp_grad`` on ``R^d``, searching for the mode from ``initial``.
 
-    The mode is the highest of ``mode_starts`` L-BFGS runs (:func:`~pp_vae.inference.optimize.find_mode`).
+    The mode is the highest of ``mode_starts`` L-BFGS runs (:func:`laplace_start`).
     Returns ``draws`` draws of ``N(mode, (-H)^-1)`` with their ``log p`` (by ``logp`` when given: no gradient
     needed) and ``log q``; ``info`` holds ``mode``, ``covariance``, ``iterations`` and ``converged``.
     A ``ValueError`` when the mode search does not converge or the mode is not proper.
@@ -91,14 +125,12 @@ def approximate_laplace(
     target = as_target(logp_grad, x0.size, logp)
     rng = np.random.default_rng(seed)
     with single_threaded_blas():
-        path = find_mode(target, x0, rng, starts=mode_starts)
-        if not path.converged:
-            raise ValueError(f"the mode search did not converge ({path.message}): no Laplace approximation")
-        factor = precision_cholesky(finite_difference_hessian(target, path.mode))  # Sigma = R^-T R^-1
+        laplace = laplace_start(target, x0, rng, mode_starts)
+        factor = laplace.precision_factor  # Sigma = R^-T R^-1
         z = rng.standard_normal((draws, x0.size))
-        samples = path.mode + solve_triangular(factor, z.T, lower=True, trans="T").T
+        samples = laplace.mode + solve_triangular(factor, z.T, lower=True, trans="T").T
         log_q = -0.5 * np.sum(z**2, axis=1) - 0.5 * x0.size * LOG_2PI + np.sum(np.log(np.diag(factor)))
-        inverse = solve_triangular(factor, np.eye(x0.size), lower=True)
+        covariance = laplace.covariance()
     log_p = target.log_probs(samples)
     return Approximation(
         draws=samples,
@@ -107,7 +139,7 @@ def approximate_laplace(
         gradient_evaluations=target.gradient_evaluations,
         density_evaluations=target.density_evaluations,
         seconds=time.perf_counter() - start,
-        info={"mode": path.mode, "covariance": inverse.T @ inverse, "iterations": len(path.points) - 1, "converged": path.converged},
+        info={"mode": laplace.mode, "covariance": covariance, "iterations": laplace.iterations, "converged": True},
     )
 
 

@@ -25,6 +25,22 @@ from pp_vae.validation import integer_at_least
 if TYPE_CHECKING:
     from xarray import DataTree
 
+    from pp_vae.models.registry import BundledModel
+
+
+def _guide(guide: str | Callable[..., None], bundled: BundledModel | None, model_fn: Callable[..., None], name: str) -> Callable[..., None]:
+    """The guide ``guide`` names: the bundled model's hand-written one, Pyro's ``AutoNormal``, or the function given."""
+    if guide == "manual":
+        if bundled is None or bundled.guide is None:
+            with_guides = ", ".join(m.name for m in MODELS.values() if m.guide is not None)
+            raise ValueError(f"no hand-written guide for {name!r}; use guide='auto' (hand-written: {with_guides})")
+        return bundled.guide
+    if guide == "auto":
+        return AutoNormal(model_fn, init_scale=0.1)
+    if callable(guide):
+        return guide
+    raise ValueError(f"guide must be 'auto', 'manual' or a guide function, got {guide!r}")
+
 
 def fit_meanfield(
     model: str | Callable[..., None],
@@ -59,17 +75,7 @@ def fit_meanfield(
     bundled = get_model(model) if isinstance(model, str) else None
     model_fn: Callable[..., None] = bundled.pyro_model if bundled is not None else model  # type: ignore[assignment]
     name = bundled.name if bundled is not None else getattr(model, "__name__", "model")
-    if guide == "manual":
-        if bundled is None or bundled.guide is None:
-            with_guides = ", ".join(m.name for m in MODELS.values() if m.guide is not None)
-            raise ValueError(f"no hand-written guide for {name!r}; use guide='auto' (hand-written: {with_guides})")
-        guide_fn: Callable[..., None] = bundled.guide
-    elif guide == "auto":
-        guide_fn = AutoNormal(model_fn, init_scale=0.1)
-    elif callable(guide):
-        guide_fn = guide
-    else:
-        raise ValueError(f"guide must be 'auto', 'manual' or a guide function, got {guide!r}")
+    guide_fn = _guide(guide, bundled, model_fn, name)
     # The hand-written guides are Beta/Normal factors matching the prior's family: their KL is analytic and
     # TraceMeanField_ELBO uses it. Autoguides sample constrained sites as Delta(transform(u), log_density=Jacobian),
     # and Pyro 1.9's kl_divergence(Delta, .) drops that log_density (NumPyro fixed the same in its PR 1625),

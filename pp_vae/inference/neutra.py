@@ -6,8 +6,9 @@ is exact, so the chain still targets the true posterior: VI's bias is gone, only
 ``q`` is good the pulled-back target is close to ``N(0, I)`` and NUTS takes few, long steps; a funnel that
 forces tiny steps and divergences in the original space is straightened out.
 
-Both samplers here are Pyro's NUTS on a potential whose every evaluation (one log density and its
-gradient per leapfrog step) is counted, so the two are compared by effective draws per gradient.
+Both samplers are Pyro's NUTS on a potential whose every evaluation (one log density and its gradient per
+leapfrog step) is counted (:mod:`~pp_vae.inference.pyro_nuts`), so the two are compared by effective draws per
+gradient.
 """
 
 from __future__ import annotations
@@ -24,75 +25,6 @@ if TYPE_CHECKING:
     from xarray import DataTree
 
 PyroModel = Callable[..., None]
-
-
-def _run_nuts(
-    model: PyroModel,
-    model_args: tuple[Any, ...],
-    draws: int,
-    warmup: int,
-    chains: int,
-    seed: int,
-    target_accept: float,
-    convert: Callable[[dict[str, Any]], dict[str, Any]],
-) -> tuple[dict[str, np.ndarray], np.ndarray, int, float]:
-    """NUTS chains on ``model``'s potential, run one after another; draws per site after ``convert``, divergences, evaluations, seconds."""
-    import pyro
-    import torch
-    from pyro.infer import MCMC, NUTS
-    from pyro.infer.mcmc.util import initialize_model
-
-    for name, value in (("draws", draws), ("warmup", warmup), ("chains", chains)):
-        integer_at_least(name, value)
-    evaluations = 0
-    per_chain: list[dict[str, np.ndarray]] = []
-    diverging = np.zeros((chains, draws), dtype=bool)
-    began = time.perf_counter()
-    for chain in range(chains):
-        pyro.set_rng_seed(seed * 1009 + chain)
-        init, potential, transforms, _ = initialize_model(model, model_args)
-
-        def counted(params: dict[str, torch.Tensor], potential: Callable[..., torch.Tensor] = potential) -> torch.Tensor:
-            nonlocal evaluations
-            evaluations += 1
-            return potential(params)
-
-        kernel = NUTS(potential_fn=counted, transforms=transforms, target_accept_prob=target_accept)
-        mcmc = MCMC(kernel, num_samples=draws, warmup_steps=warmup, initial_params=init, disable_progbar=True)
-        mcmc.run()
-        samples = convert(mcmc.get_samples())  # MCMC returns the draws on the constrained scale
-        per_chain.append({name: np.asarray(value.detach().double().cpu()) for name, value in samples.items()})
-        for index in mcmc.diagnostics()["divergences"]["chain 0"]:
-            if index < draws:
-                diverging[chain, index] = True
-    stacked = {name: np.stack([chain[name] for chain in per_chain]) for name in per_chain[0]}
-    return stacked, diverging, evaluations, time.perf_counter() - began
-
-
-def fit_pyro_nuts(
-    model: PyroModel,
-    *model_args: Any,
-    name: str = "model",
-    draws: int = 1000,
-    warmup: int = 1000,
-    chains: int = 2,
-    seed: int = 0,
-    target_accept: float = 0.8,
-) -> DataTree:
-    """Plain Pyro NUTS on ``model(*model_args)``: the one result type, with ``diverging`` and the gradient evaluations counted."""
-    from pp_vae.inference.result import from_draws
-
-    draws_by_site, diverging, evaluations, seconds = _run_nuts(
-        model, model_args, draws, warmup, chains, seed, target_accept, lambda samples: samples
-    )
-    return from_draws(
-        draws_by_site,
-        method="pyro_nuts",
-        model=name,
-        seconds=seconds,
-        gradient_evaluations=evaluations,
-        sample_stats={"diverging": diverging},
-    )
 
 
 def fit_neutra(
@@ -120,7 +52,8 @@ def fit_neutra(
     from pyro.infer.autoguide import AutoIAFNormal
     from pyro.infer.reparam import NeuTraReparam
 
-    from pp_vae.inference.result import from_draws
+    from pp_vae.inference.pyro_nuts import model_start, pyro_nuts
+    from pp_vae.inference.svi import frozen
 
     integer_at_least("guide_steps", guide_steps)
     pyro.clear_param_store()
@@ -130,7 +63,7 @@ def fit_neutra(
     began = time.perf_counter()
     elbo = np.array([-svi.step(*model_args) for _ in range(guide_steps)])
     guide_seconds = time.perf_counter() - began
-    neutra = NeuTraReparam(guide.requires_grad_(False))
+    neutra = NeuTraReparam(guide)
     warped = poutine.reparam(model, config=lambda _: neutra)
 
     def unwarp(samples: dict[str, Any]) -> dict[str, Any]:
@@ -141,14 +74,16 @@ def fit_neutra(
         mapped = [neutra.transform_sample(draw) for draw in latent]
         return {site: torch.stack([draw[site] for draw in mapped]) for site in mapped[0]}
 
-    draws_by_site, diverging, evaluations, seconds = _run_nuts(warped, model_args, draws, warmup, chains, seed, target_accept, unwarp)
-    return from_draws(
-        draws_by_site,
-        method="neutra",
-        model=name,
-        seconds=seconds,
-        gradient_evaluations=evaluations,
-        sample_stats={"diverging": diverging},
-        elbo=elbo,
-        guide_seconds=guide_seconds,
-    )
+    with frozen(guide):  # NUTS differentiates the pulled-back target with respect to its code alone
+        return pyro_nuts(
+            model_start(warped, model_args, seed),
+            method="neutra",
+            model=name,
+            draws=draws,
+            warmup=warmup,
+            chains=chains,
+            target_accept=target_accept,
+            convert=unwarp,
+            elbo=elbo,
+            guide_seconds=guide_seconds,
+        )

@@ -37,6 +37,29 @@ class OptimizationPath:
         return self.points[-1]
 
 
+class _Memoised:
+    """``target`` behind a cache of its last ``capacity`` points: L-BFGS's callback re-reads the iterate just evaluated."""
+
+    def __init__(self, target: Target, capacity: int) -> None:
+        self.target, self.capacity = target, capacity
+        self.cache: OrderedDict[bytes, tuple[float, np.ndarray]] = OrderedDict()
+
+    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """``(log p, gradient)`` at ``x``, from the cache where it holds ``x``."""
+        key = np.ascontiguousarray(x, dtype=float).tobytes()
+        hit = self.cache.get(key)
+        if hit is None:
+            hit = self.cache[key] = self.target(x)
+            if len(self.cache) > self.capacity:
+                self.cache.popitem(last=False)
+        return hit
+
+    def objective(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """``(-log p, -gradient)``, SciPy's minimisation objective; ``+inf`` off the support makes the line search back off."""
+        value, gradient = self(x)
+        return (np.inf, np.zeros_like(x)) if not np.isfinite(value) else (-value, -gradient)
+
+
 def lbfgs_path(
     target: Target,
     initial: np.ndarray,
@@ -57,24 +80,10 @@ def lbfgs_path(
     from scipy.optimize import minimize
 
     before = target.gradient_evaluations
-    cache: OrderedDict[bytes, tuple[float, np.ndarray]] = OrderedDict()
-
-    def evaluate(x: np.ndarray) -> tuple[float, np.ndarray]:
-        key = np.ascontiguousarray(x, dtype=float).tobytes()
-        hit = cache.get(key)
-        if hit is None:
-            hit = cache[key] = target(x)
-            if len(cache) > 4 * max_line_search:
-                cache.popitem(last=False)
-        return hit
-
-    def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
-        value, gradient = evaluate(x)
-        return (np.inf, np.zeros_like(x)) if not np.isfinite(value) else (-value, -gradient)  # +inf makes the line search back off
-
+    evaluate = _Memoised(target, 4 * max_line_search)
     start = np.array(initial, dtype=float)
     if initial_value is not None:
-        cache[start.tobytes()] = initial_value
+        evaluate.cache[start.tobytes()] = initial_value
     value, gradient = evaluate(start)
     if not np.isfinite(value):
         raise ValueError("log p is not finite at the initial point")
@@ -88,7 +97,7 @@ def lbfgs_path(
         gradients.append(gradient)
 
     result = minimize(
-        objective,
+        evaluate.objective,
         start,
         jac=True,
         method="L-BFGS-B",

@@ -231,6 +231,43 @@ def approximate_pathfinder(
     )
 
 
+def _run_paths(
+    target: Target,
+    rng: np.random.Generator,
+    paths: int,
+    initials: np.ndarray | None,
+    progress: bool,
+    history_size: int,
+    elbo_draws: int,
+    max_iterations: int,
+) -> list[_Path]:
+    """The paths that found a Gaussian with a finite ELBO, each from ``initials[i]`` or a random initial point."""
+    from tqdm.auto import tqdm
+
+    found: list[_Path] = []
+    for i in tqdm(range(paths), desc="Pathfinder", disable=not progress, leave=False):
+        if initials is not None:
+            x0 = as_initial(initials[i], target.dim)
+            value, gradient = target(x0)
+        else:
+            x0, value, gradient = random_initial(target, rng)
+        options = {"history_size": history_size, "elbo_draws": elbo_draws, "max_iterations": max_iterations}
+        path = _single_path(target, x0, rng, initial_value=(value, gradient), **options)
+        if path is not None:
+            found.append(path)
+    if not found:
+        raise ValueError(f"Pathfinder failed: none of {paths} paths had a Gaussian with a finite ELBO")
+    return found
+
+
+def _mixture_draws(found: list[_Path], rng: np.random.Generator, per_path: int) -> tuple[np.ndarray, np.ndarray]:
+    """``per_path`` draws from each path's best Gaussian, pooled, and ``log q_mix`` of the equal-weight mixture at them."""
+    from scipy.special import logsumexp
+
+    pooled = np.vstack([path.best.sample(rng, per_path)[0] for path in found])
+    return pooled, logsumexp(np.stack([path.best.log_density(pooled) for path in found]), axis=0) - np.log(len(found))
+
+
 def approximate_multipath_pathfinder(
     logp_grad: LogDensityGrad | Target,
     dim: int,
@@ -256,9 +293,6 @@ def approximate_multipath_pathfinder(
     at the resampled draws and ``khat`` the pool's. Without it the whole pool comes back, a plain sample of
     ``q_mix`` whose ``log_p - log_q`` are importance weights like any approximation's.
     """
-    from scipy.special import logsumexp
-    from tqdm.auto import tqdm
-
     from pp_vae.inference.psis import psis_resample_indices, psis_smooth
 
     integer_at_least("paths", paths)
@@ -267,30 +301,10 @@ def approximate_multipath_pathfinder(
     start = time.perf_counter()
     target = as_target(logp_grad, int(dim), logp)
     rng = np.random.default_rng(seed)
-    found: list[_Path] = []
     with single_threaded_blas():
-        for i in tqdm(range(paths), desc="Pathfinder", disable=not progress, leave=False):
-            if initials is not None:
-                x0 = as_initial(initials[i], target.dim)
-                value, gradient = target(x0)
-            else:
-                x0, value, gradient = random_initial(target, rng)
-            path = _single_path(
-                target,
-                x0,
-                rng,
-                history_size=history_size,
-                elbo_draws=elbo_draws,
-                max_iterations=max_iterations,
-                initial_value=(value, gradient),
-            )
-            if path is not None:
-                found.append(path)
-        if not found:
-            raise ValueError(f"Pathfinder failed: none of {paths} paths had a Gaussian with a finite ELBO")
+        found = _run_paths(target, rng, paths, initials, progress, history_size, elbo_draws, max_iterations)
         gradients = target.gradient_evaluations
-        pooled = np.vstack([path.best.sample(rng, per_path)[0] for path in found])
-        log_q = logsumexp(np.stack([path.best.log_density(pooled) for path in found]), axis=0) - np.log(len(found))
+        pooled, log_q = _mixture_draws(found, rng, per_path)
     log_p = target.log_probs(pooled)
     log_weights = log_p - log_q
     khat = psis_smooth(log_weights)[1]

@@ -8,20 +8,14 @@ importance sampling*, JMLR 25). With ``S`` draws, estimates are reliable below
 ``min(1 - 1/log10(S), 0.7)`` (:func:`khat_threshold`).
 
 * :func:`pareto_khat`, :func:`khat_threshold`, :func:`khat_reading` -- grade;
-* :func:`psis_smooth`, :func:`psis_resample_indices` -- the smoothed weights, and draws resampled by them;
-* :func:`psis_resample` -- any approximation's result, importance-resampled: the corrected draws, as the
-  one result type, beside the raw ones (``pp-vae compare --psis``).
+* :func:`psis_smooth`, :func:`psis_resample_indices` -- the smoothed weights, and draws resampled by them.
+
+These work on arrays; :func:`~pp_vae.inference.result.psis_resample` applies them to a result (PSIS's correction).
 """
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING, Any
-
 import numpy as np
-
-if TYPE_CHECKING:
-    from xarray import DataTree
 
 
 def psis_smooth(log_weights: np.ndarray) -> tuple[np.ndarray, float]:
@@ -85,50 +79,3 @@ def khat_reading(khat: float, draws: int | None = None) -> str:
     if khat <= limit:
         return f"k-hat {khat:.2f} in 0.5-{limit:.2f}: usable, but q is off in the tails"
     return f"k-hat {khat:.2f} > {limit:.2f}: unreliable, q misses a part of the posterior that matters"
-
-
-def psis_resample(result: DataTree, draws: int | None = None, seed: int = 0) -> DataTree:
-    """An approximation's draws importance-resampled by their Pareto-smoothed weights: PSIS's correction, as the one result type.
-
-    ``draws`` defaults to as many as the result has. The new result's ``method`` is ``"<method>+psis"``; it
-    keeps the raw draws' ``khat`` (whether to believe the correction: above :func:`khat_threshold` it is
-    not to be trusted either) and adds ``psis_ess``, the effective sample size ``1 / sum(w^2)`` of the
-    smoothed weights, and ``unique_draws``. A result that is already importance-resampled (multi-path
-    Pathfinder) or has no ``lp_approx`` (MCMC) is a ``ValueError``.
-    """
-    from pp_vae.inference.result import from_draws, info, log_weights
-    from pp_vae.validation import integer_at_least
-
-    start = time.perf_counter()
-    meta = info(result)
-    if result.posterior.attrs.get("psis_resampled"):
-        raise ValueError(f"the {meta.method!r} result is already importance-resampled; resample its raw draws (resample=False) instead")
-    weights = log_weights(result)
-    size = weights.size if draws is None else integer_at_least("draws", draws)
-    smoothed, khat = psis_smooth(weights)
-    index = psis_resample_indices(weights, size, seed)
-    posterior = {
-        name: np.asarray(values).reshape(-1, *np.shape(values)[2:])[index][None] for name, values in result.posterior.data_vars.items()
-    }
-    stats = {name: np.ravel(np.asarray(result.sample_stats[name]))[index][None] for name in ("lp", "lp_approx")}
-    attrs: dict[str, Any] = {
-        k: v for k, v in result.posterior.attrs.items() if k not in ("method", "model", "seconds", "gradient_evaluations", "elbo")
-    }
-    attrs.update(
-        {
-            "khat": khat,
-            "psis_resampled": True,
-            "psis_ess": float(1 / np.sum(np.exp(2 * smoothed))),
-            "unique_draws": int(np.unique(index).size),
-        }
-    )
-    return from_draws(
-        posterior,
-        method=f"{meta.method}+psis",
-        model=meta.model,
-        seconds=meta.seconds + time.perf_counter() - start,
-        gradient_evaluations=meta.gradient_evaluations,
-        sample_stats=stats,
-        elbo=meta.elbo,
-        **attrs,
-    )

@@ -16,19 +16,25 @@ diagnostics work on any of them and :func:`pp_vae.inference.comparison` takes an
     (wall-clock of the method, builds excluded), ``gradient_evaluations`` (log-density gradients the
     method computed; for NUTS the leapfrog steps of warm-up and sampling), and for approximations
     ``khat`` (PSIS Pareto k-hat of the draws' importance weights) and ``elbo`` (the ELBO at every
-    optimisation step, when the method optimises one). :func:`info` reads them as typed fields.
+    optimisation step, when the method optimises one). :func:`info` reads every attribute as a typed field
+    (:class:`ResultInfo`).
+
+:func:`psis_resample` is PSIS's correction of an approximation's result: its draws importance-resampled, as the
+same type.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pp_vae.inference.psis import pareto_khat
+from pp_vae.inference.psis import pareto_khat, psis_resample_indices, psis_smooth
+from pp_vae.validation import integer_at_least
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,12 +42,18 @@ if TYPE_CHECKING:
 
 CI_PROB = 0.9
 """The summaries' equal-tailed interval: the 5% and 95% quantiles (``q5``, ``q95``)."""
+_COUNTED = ("chains", "draws", "details")
+"""ResultInfo's fields that are not attributes: the draws' shape, and what is left."""
 _ELEMENT = re.compile(r"^(?P<base>[^\[]+)\[(?P<index>[^\]]+)\]$")
 
 
 @dataclass(frozen=True)
 class ResultInfo:
-    """The documented attributes of a result, typed."""
+    """Every attribute a result carries, typed: those some methods write are ``None`` (or ``False``) where a method does not.
+
+    ``details`` holds the rest, each method's own facts (a VI family's ``family``, ``init`` and ``step_halvings``,
+    Pathfinder's ``paths``, a flow's ``layers``, ...), under their names.
+    """
 
     method: str
     model: str
@@ -51,6 +63,36 @@ class ResultInfo:
     elbo: np.ndarray | None
     chains: int
     draws: int
+    density_evaluations: int | None = None
+    """Log densities computed without a gradient (an approximation's draws, Metropolis's proposals)."""
+    total_seconds: float | None = None
+    """:func:`~pp_vae.inference.compare`'s clock around the whole method, its Stan build included."""
+    psis_resampled: bool = False
+    """The draws are importance-resampled (:func:`psis_resample`, multi-path Pathfinder)."""
+    psis_ess: float | None = None
+    """The effective sample size ``1 / sum(w^2)`` of the smoothed weights the draws were resampled by."""
+    unique_draws: int | None = None
+    """Distinct draws among importance-resampled ones."""
+    converged: bool | None = None
+    """Whether an approximation's optimisation met its stopping rule."""
+    steps: int | None = None
+    """Optimisation steps a VI family took."""
+    exact_start: bool | None = None
+    """A VI family's start already matched the target, so it took no step."""
+    optimisation_gradients: int | None = None
+    """Gradients spent before the final draws (the mode search, Hessian and steps)."""
+    acceptance_rate: float | None = None
+    step_size: float | None = None
+    """Metropolis's acceptance rate and adapted step size."""
+    guide_seconds: float | None = None
+    """NeuTra's SVI fit of its flow, apart from ``seconds`` (NUTS's alone)."""
+    start: str | None = None
+    warmup: int | None = None
+    start_seconds: float | None = None
+    start_gradient_evaluations: int | None = None
+    sampling_seconds: float | None = None
+    """A warm-started NUTS run (:func:`~pp_vae.inference.warm_started_nuts`): its start, warm-up, and the two costs apart."""
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 def from_draws(
@@ -166,19 +208,29 @@ def summary(result: DataTree, var_names: Iterable[str] | None = None) -> pd.Data
 
 
 def info(result: DataTree) -> ResultInfo:
-    """The result's documented attributes (:class:`ResultInfo`)."""
-    attrs = result.posterior.attrs
-    khat = attrs.get("khat")
+    """The result's attributes (:class:`ResultInfo`)."""
+    attrs = dict(result.posterior.attrs)
+    elbo = attrs.pop("elbo", None)
+    typed = {f.name: str(f.type) for f in fields(ResultInfo)}
+    known = {name: _typed(attrs.pop(name), typed[name]) for name in list(attrs) if name in typed and name not in _COUNTED}
+    known.setdefault("method", "")
+    known.setdefault("model", "")
+    known.setdefault("seconds", float("nan"))
+    known.setdefault("gradient_evaluations", None)
+    known.setdefault("khat", None)
     return ResultInfo(
-        method=str(attrs.get("method", "")),
-        model=str(attrs.get("model", "")),
-        seconds=float(attrs.get("seconds", float("nan"))),
-        gradient_evaluations=int(attrs["gradient_evaluations"]) if "gradient_evaluations" in attrs else None,
-        khat=None if khat is None else float(khat),
-        elbo=np.asarray(attrs["elbo"]) if "elbo" in attrs else None,
+        **known,
+        elbo=None if elbo is None else np.asarray(elbo),
         chains=int(result.posterior.sizes["chain"]),
         draws=int(result.posterior.sizes["draw"]),
+        details=attrs,
     )
+
+
+def _typed(value: Any, annotation: str) -> Any:
+    """An attribute as its :class:`ResultInfo` annotation says (``"int | None"`` -> ``int``)."""
+    kind = annotation.split(" | ")[0]
+    return {"int": int, "float": float, "bool": bool, "str": str}[kind](value) if value is not None else None
 
 
 def log_weights(result: DataTree) -> np.ndarray:
@@ -187,3 +239,47 @@ def log_weights(result: DataTree) -> np.ndarray:
     if stats is None or "lp_approx" not in stats:
         raise ValueError(f"{info(result).method!r} is not an approximation with a density: it has no lp_approx to weight")
     return np.ravel(np.asarray(stats["lp"]) - np.asarray(stats["lp_approx"]))
+
+
+def psis_resample(result: DataTree, draws: int | None = None, seed: int = 0) -> DataTree:
+    """An approximation's draws importance-resampled by their Pareto-smoothed weights: PSIS's correction, as the one result type.
+
+    ``draws`` defaults to as many as the result has. The new result's ``method`` is ``"<method>+psis"``; it
+    keeps the raw draws' ``khat`` (whether to believe the correction: above
+    :func:`~pp_vae.inference.psis.khat_threshold` it is not to be trusted either) and adds ``psis_ess``, the
+    effective sample size ``1 / sum(w^2)`` of the smoothed weights, and ``unique_draws``. A result that is
+    already importance-resampled (multi-path Pathfinder) or has no ``lp_approx`` (MCMC) is a ``ValueError``.
+    """
+    start = time.perf_counter()
+    meta = info(result)
+    if meta.psis_resampled:
+        raise ValueError(f"the {meta.method!r} result is already importance-resampled; resample its raw draws (resample=False) instead")
+    weights = log_weights(result)
+    size = weights.size if draws is None else integer_at_least("draws", draws)
+    smoothed, khat = psis_smooth(weights)
+    index = psis_resample_indices(weights, size, seed)
+    posterior = {
+        name: np.asarray(values).reshape(-1, *np.shape(values)[2:])[index][None] for name, values in result.posterior.data_vars.items()
+    }
+    stats = {name: np.ravel(np.asarray(result.sample_stats[name]))[index][None] for name in ("lp", "lp_approx")}
+    attrs: dict[str, Any] = {
+        k: v for k, v in result.posterior.attrs.items() if k not in ("method", "model", "seconds", "gradient_evaluations", "elbo")
+    }
+    attrs.update(
+        {
+            "khat": khat,
+            "psis_resampled": True,
+            "psis_ess": float(1 / np.sum(np.exp(2 * smoothed))),
+            "unique_draws": int(np.unique(index).size),
+        }
+    )
+    return from_draws(
+        posterior,
+        method=f"{meta.method}+psis",
+        model=meta.model,
+        seconds=meta.seconds + time.perf_counter() - start,
+        gradient_evaluations=meta.gradient_evaluations,
+        sample_stats=stats,
+        elbo=meta.elbo,
+        **attrs,
+    )

@@ -3,11 +3,14 @@
 * :func:`run_svi` -- maximise the ELBO: fresh param store, seed, progress bar with the running ELBO.
 * :func:`guide_draws` -- draws from a guide with each draw's ``log p(z, y)`` and ``log q(z)``, vectorised.
 * :func:`guide_log_weights` -- ``log p(z, y) - log q(z)`` for draws ``z ~ q``: each averages to the ELBO.
+* :func:`frozen` -- a module's parameters held fixed while a block runs (a guide fitted to a fixed model, NUTS on
+  a fixed decoder's latent), each parameter's own ``requires_grad`` restored after.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -61,6 +64,24 @@ def run_svi(
             if step % 50 == 49 or step == steps - 1:
                 bar.set_postfix(elbo=f"{elbo[max(0, step - 49) : step + 1].mean():.3f}")
     return elbo
+
+
+@contextlib.contextmanager
+def frozen(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """``module`` with every parameter's ``requires_grad`` off while the block runs; each parameter's own flag restored after.
+
+    Restoring each flag, not switching all back on, keeps a part frozen on purpose frozen (a decoder adopted
+    from another VAE: :func:`~pp_vae.vae.adopt_generative_model`).
+    """
+    parameters = list(module.parameters())
+    flags = [parameter.requires_grad for parameter in parameters]
+    for parameter in parameters:
+        parameter.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for parameter, flag in zip(parameters, flags):
+            parameter.requires_grad_(flag)
 
 
 def site_shapes(model: Callable[..., Any], *args: Any) -> tuple[list[str], list[str], dict[str, tuple[int, ...]]]:

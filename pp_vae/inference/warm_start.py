@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pp_vae.inference.result import info
 from pp_vae.validation import integer_at_least
 
 if TYPE_CHECKING:
@@ -75,20 +76,20 @@ def warm_started_nuts(
     nuts_args: dict[str, Any] = {}
     if start == "pathfinder":
         approximation = fit_pathfinder(program, clean, draws=1000, seed=seed, extra_fields="ignore")
-        start_gradients = int(approximation.posterior.attrs.get("gradient_evaluations", 0))
+        start_gradients = info(approximation).gradient_evaluations or 0
         nuts_args["init"] = inits_from(approximation, list(program.info["parameters"]), chains, seed=seed)
     start_seconds = time.perf_counter() - began
     result = fit_nuts(program, clean, chains=chains, draws=draws, warmup=warmup, seed=seed, extra_fields="ignore", **nuts_args)
-    attrs = result.posterior.attrs
-    attrs.update(
+    sampling = info(result)
+    result.posterior.attrs.update(
         {
             "start": start,
             "warmup": warmup,
             "start_seconds": start_seconds,
             "start_gradient_evaluations": start_gradients,
-            "sampling_seconds": float(attrs["seconds"]),
-            "seconds": float(attrs["seconds"]) + start_seconds,
-            "gradient_evaluations": int(attrs["gradient_evaluations"]) + start_gradients,
+            "sampling_seconds": sampling.seconds,
+            "seconds": sampling.seconds + start_seconds,
+            "gradient_evaluations": (sampling.gradient_evaluations or 0) + start_gradients,
         }
     )
     return result
@@ -141,8 +142,8 @@ def warmup_sweep(
                     warmup=int(warmup),
                     max_rhat=float(health.max_rhat or np.nan),
                     min_ess_bulk=float(health.min_ess_bulk or np.nan),
-                    seconds=float(result.posterior.attrs["seconds"]),
-                    gradient_evaluations=int(result.posterior.attrs["gradient_evaluations"]),
+                    seconds=info(result).seconds,
+                    gradient_evaluations=info(result).gradient_evaluations or 0,
                     divergences=int(health.divergences or 0),
                 )
             )

@@ -87,7 +87,6 @@ __getattr__, __dir__, __all__ = attach(
             "posterior_usage",
             "label_accuracy",
             "optimise_local_gaussians",
-            "fit_per_datapoint",
             "Gaps",
             "gap_decomposition",
             "anomaly_scores",

@@ -21,6 +21,7 @@ from pyro.optim import Adam
 from scipy import stats
 from torch.distributions import constraints
 
+from pp_vae.inference.svi import frozen
 from pp_vae.vae.bounds import gaussian_q_elbo, gaussian_q_log_weights, importance_weighted, sampled_in_chunks
 from pp_vae.vae.family import VAEFamily
 
@@ -121,32 +122,17 @@ def optimise_local_gaussians(
         with pyro.plate("data", n, device=x.device):
             pyro.sample("z", dist.Normal(loc, scale).to_event(1))
 
-    for parameter in vae.parameters():
-        parameter.requires_grad_(False)
     pyro.clear_param_store()
     pyro.set_rng_seed(seed)
     svi = SVI(poutine.block(local_model, hide_types=["param"]), local_guide, Adam({"lr": lr}), loss=TraceMeanField_ELBO())
     start = time.perf_counter()
-    try:
-        with pyro.validation_enabled(False):
-            for _ in range(steps):
-                svi.step(x)
-    finally:
-        for parameter in vae.parameters():
-            parameter.requires_grad_(True)
+    with frozen(vae), pyro.validation_enabled(False):
+        for _ in range(steps):
+            svi.step(x)
     seconds = time.perf_counter() - start
     loc, scale = pyro.param("local_loc").detach(), pyro.param("local_scale").detach()
     pyro.clear_param_store()
     return loc, scale, seconds / n
-
-
-def fit_per_datapoint(vae: VAEFamily, x: torch.Tensor, steps: int = 1000, lr: float = 0.01, seed: int = 0) -> tuple[float, float]:
-    """The non-amortised baseline from ``N(0, I)``: ELBO per image reached and seconds spent per image.
-
-    The encoder answers the same question in one forward pass; the difference in ELBO is the amortisation gap.
-    """
-    loc, scale, seconds = optimise_local_gaussians(vae, x, steps=steps, lr=lr, seed=seed, init="prior")
-    return float(gaussian_q_elbo(vae, x, loc, scale, num_samples=32).mean()), seconds
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from pp_vae.data.images import ImageData, load_dataset
+from pp_vae.data.datasets import load_dataset
+from pp_vae.data.images import ImageData
 from pp_vae.vae.baseline import no_latent_log_likelihood
 from pp_vae.vae.bounds import per_image_bounds
 from pp_vae.vae.checkpoints import CHECKPOINT, load_checkpoint

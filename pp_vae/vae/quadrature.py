@@ -10,7 +10,6 @@ against another bound, and :func:`latent_nuts` samples the same posterior by NUT
 from __future__ import annotations
 
 import math
-import time
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -112,46 +111,30 @@ def latent_nuts(
     Pyro's NUTS on the potential ``-log p(x, z)``; each chain starts at the encoder's posterior mean plus
     a little noise. The result's posterior variable is ``z`` with shape ``(chain, draw, code_dim)``.
     """
-    from pyro.infer import MCMC, NUTS
+    from pp_vae.inference.pyro_nuts import Potential, pyro_nuts
+    from pp_vae.inference.svi import frozen
 
-    from pp_vae.inference.result import from_draws
-
-    for name, value in (("draws", draws), ("warmup", warmup), ("chains", chains)):
-        integer_at_least(name, value)
     x = x.reshape(1, -1).to(vae.device)
-    trainable = [parameter.requires_grad for parameter in vae.parameters()]
-    for parameter in vae.parameters():
-        parameter.requires_grad_(False)  # NUTS differentiates with respect to z alone
     start = vae.posterior_mean(x)[0]
-    evaluations = [0]
 
     def potential(params: dict[str, torch.Tensor]) -> torch.Tensor:
-        evaluations[0] += 1
         return -vae.log_joint(x, params["z"][None])[0]
 
-    samples, diverging = [], []
-    began = time.perf_counter()
-    for chain in range(chains):
+    def chain_start(chain: int) -> tuple[Potential, dict[str, torch.Tensor], None]:
         torch.manual_seed(seed * 1009 + chain)
-        kernel = NUTS(potential_fn=potential, target_accept_prob=0.9)
-        init = {"z": start + 0.1 * torch.randn(start.shape, device=start.device)}
-        mcmc = MCMC(kernel, num_samples=draws, warmup_steps=warmup, initial_params=init, disable_progbar=not progress)
-        mcmc.run()
-        samples.append(mcmc.get_samples()["z"].double().cpu().numpy())
-        diverging.append(mcmc.diagnostics()["divergences"]["chain 0"])
-    for parameter, flag in zip(vae.parameters(), trainable):
-        parameter.requires_grad_(flag)
-    flags = np.zeros((chains, draws), dtype=bool)
-    for chain, where in enumerate(diverging):
-        flags[chain, [i for i in where if i < draws]] = True
-    return from_draws(
-        {"z": np.stack(samples)},
-        method="nuts",
-        model=f"{type(vae).__name__} latent posterior",
-        seconds=time.perf_counter() - began,
-        gradient_evaluations=evaluations[0],
-        sample_stats={"diverging": flags},
-    )
+        return potential, {"z": start + 0.1 * torch.randn(start.shape, device=start.device)}, None
+
+    with frozen(vae):  # NUTS differentiates with respect to z alone
+        return pyro_nuts(
+            chain_start,
+            method="nuts",
+            model=f"{type(vae).__name__} latent posterior",
+            draws=draws,
+            warmup=warmup,
+            chains=chains,
+            target_accept=0.9,
+            progress=progress,
+        )
 
 
 def log_normal_density(z: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:

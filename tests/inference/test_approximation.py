@@ -37,7 +37,7 @@ def test_every_constrained_type_comes_back_constrained_under_stans_names():
     S = np.moveaxis(np.array([[draws[f"S[{i},{j}]"][0] for j in (1, 2)] for i in (1, 2)]), -1, 0)
     assert np.all(np.linalg.eigvalsh(S) > 0) and np.all(draws["tau"] > 0)  # cov_matrix, real<lower=0>
     meta = info(fit)
-    assert meta.draws == 500 and fit.posterior.attrs["density_evaluations"] == 500 and np.isfinite(meta.khat)
+    assert meta.draws == 500 and meta.density_evaluations == 500 and np.isfinite(meta.khat)
 
 
 def test_a_program_without_parameters_is_refused_by_every_fit():

@@ -37,7 +37,7 @@ def test_on_a_bundled_model_the_draws_are_stan_constrained_parameters():
     assert abs(theta.mean() - 9 / 14) < 5 * float(az.mcse(theta))
     meta = info(result)
     assert meta.method == "metropolis" and meta.gradient_evaluations == 0
-    assert result.posterior.attrs["density_evaluations"] == 4 * (2000 + 10_000 + 1)
+    assert meta.density_evaluations == 4 * (2000 + 10_000 + 1)
 
 
 def test_same_seed_same_draws_and_errors_are_named():

@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from pp_vae.inference import info, summary
-from pp_vae.inference.neutra import fit_neutra, fit_pyro_nuts
+from pp_vae.inference import fit_neutra, fit_pyro_nuts, info, summary
 from pp_vae.models import get_model
 from pp_vae.models.registry import as_tensors
 

@@ -67,5 +67,5 @@ def test_kidiq_multipath_against_the_reference():
     errors = against_reference(fit, ref["draws"])
     assert errors.mean_error.abs().max() < 0.2 and errors.sd_ratio.between(0.8, 1.2).all(), errors
     meta = info(fit)
-    assert meta.method == "pathfinder" and meta.draws == 4000 and fit.posterior.attrs["psis_resampled"]
+    assert meta.method == "pathfinder" and meta.draws == 4000 and meta.psis_resampled
     assert meta.gradient_evaluations < 1000  # NUTS: about 260,000 leapfrog steps here (benchmarks/RESULTS.md)

@@ -58,10 +58,10 @@ def test_resampling_corrects_a_shifted_wide_proposal_as_far_as_its_effective_sam
     x = rng.normal(0.3, 1.3, 8000)  # q = N(0.3, 1.3^2) proposing for p = N(0, 1): k < 0, the weights are bounded
     raw = _result(x, stats.norm.logpdf(x), stats.norm.logpdf(x, 0.3, 1.3))
     corrected = psis_resample(raw, seed=3)
-    meta = corrected.posterior.attrs
-    assert meta["method"] == "toy+psis" and meta["khat"] == pytest.approx(info(raw).khat) and meta["psis_resampled"]
-    ess = meta["psis_ess"]
-    assert 1000 < ess < 8000 and meta["unique_draws"] < 8000
+    meta = info(corrected)
+    assert meta.method == "toy+psis" and meta.khat == pytest.approx(info(raw).khat) and meta.psis_resampled
+    ess = meta.psis_ess
+    assert 1000 < ess < 8000 and meta.unique_draws < 8000
     fixed = corrected.posterior["x"].values.ravel()
     # the raw mean is off by 0.3 (70 standard errors); the corrected one is within 5 of its standard errors of 0
     assert abs(x.mean()) > 5 * 1.3 / np.sqrt(x.size)
@@ -92,4 +92,4 @@ def test_on_kidiq_the_correction_is_no_worse_than_the_raw_draws_where_khat_is_be
     before, after = against_reference(raw, ref["draws"]), against_reference(corrected, ref["draws"])
     # no worse: the corrected error exceeds the raw one by less than 3 of its Monte Carlo standard errors
     assert np.all(after.mean_error.abs() < before.mean_error.abs() + 3 * after.mean_error_mcse), (before, after)
-    assert np.all(np.abs(after.sd_ratio - 1) < np.abs(before.sd_ratio - 1) + 3 / np.sqrt(2 * corrected.posterior.attrs["psis_ess"]))
+    assert np.all(np.abs(after.sd_ratio - 1) < np.abs(before.sd_ratio - 1) + 3 / np.sqrt(2 * info(corrected).psis_ess))

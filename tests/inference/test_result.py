@@ -63,3 +63,23 @@ def test_attributes_and_the_khat_of_an_approximation():
         log_weights(_result(rng))
     with pytest.raises(ValueError, match=r"draws of 'x' must be shaped \(chain, draw, ...\), got shape \(5,\)"):
         from_draws({"x": np.zeros(5)}, method="m", model="toy", seconds=0.0, gradient_evaluations=None)
+
+
+def test_every_attribute_a_result_carries_is_read_by_name():
+    result = from_draws(
+        {"x": np.zeros((1, 3))},
+        method="m",
+        model="toy",
+        seconds=1.0,
+        gradient_evaluations=7,
+        density_evaluations=np.int64(3),
+        psis_resampled=np.True_,
+        psis_ess=2.5,
+        total_seconds=4,
+        family="fullrank",
+    )
+    meta = info(result)
+    assert (meta.density_evaluations, meta.psis_resampled, meta.psis_ess, meta.total_seconds) == (3, True, 2.5, 4.0)
+    assert type(meta.density_evaluations) is int and type(meta.psis_resampled) is bool and type(meta.total_seconds) is float
+    # what no field types (a method's own facts, ArviZ's provenance) stays under its name; what a method did not write is None
+    assert meta.details["family"] == "fullrank" and meta.unique_draws is None and meta.guide_seconds is None

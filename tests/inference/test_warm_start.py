@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pp_vae.inference import fit_pathfinder, summary
+from pp_vae.inference import fit_pathfinder, info, summary
 from pp_vae.inference.warm_start import WarmupRun, inits_from, shortest_converged_warmup, warm_started_nuts
 from pp_vae.models import get_model
 
@@ -16,9 +16,9 @@ def test_warm_started_nuts_matches_the_closed_form_and_counts_the_start():
     exact = model.exact_posterior(model.example_data)["mu"]
     row = summary(result, ["mu"]).loc["mu"]
     assert abs(row["mean"] - exact.mean()) < 5 * row["mcse_mean"]
-    attrs = result.posterior.attrs
-    assert attrs["start"] == "pathfinder" and attrs["warmup"] == 100 and attrs["start_gradient_evaluations"] > 0
-    assert attrs["gradient_evaluations"] > attrs["start_gradient_evaluations"]
+    meta = info(result)
+    assert meta.start == "pathfinder" and meta.warmup == 100 and meta.start_gradient_evaluations > 0
+    assert meta.gradient_evaluations > meta.start_gradient_evaluations and meta.seconds > meta.sampling_seconds
 
 
 def test_inits_are_draws_of_the_approximation_in_declared_shapes():

@@ -6,11 +6,13 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from pp_vae.data import ImageData
+from pp_vae.inference import frozen
 from pp_vae.vae import (
     ACTIVE_KL,
     VAE,
     TrainConfig,
     active_units,
+    adopt_generative_model,
     anomaly_scores,
     auroc,
     bootstrap_auroc,
@@ -19,6 +21,7 @@ from pp_vae.vae import (
     importance_weighted,
     ink_scores,
     kl_per_dimension,
+    optimise_local_gaussians,
     pca_scores,
     posterior_usage,
     train,
@@ -158,3 +161,18 @@ def test_drawn_code_pixels_match_scipy_at_a_point_posterior_and_sum_to_the_elbo(
     mean = vae.decode(vae.posterior_mean(x)).detach().numpy()
     np.testing.assert_allclose(log_prob.numpy(), stats.norm.logpdf(x.numpy(), mean, 0.3), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(squared.numpy(), (x.numpy() - mean) ** 2, rtol=1e-4, atol=1e-7)
+
+
+def test_fitting_local_gaussians_leaves_a_decoder_frozen_on_purpose_frozen():
+    torch.manual_seed(0)
+    vae = VAE(10, latent_dim=2, hidden_dim=6)
+    adopt_generative_model(vae, VAE(10, latent_dim=2, hidden_dim=6))  # the decoder frozen, the encoder trainable
+    flags = lambda: {name: p.requires_grad for name, p in vae.named_parameters()}  # noqa: E731
+    before = flags()
+    assert any(before.values()) and not all(before.values())
+    optimise_local_gaussians(vae, torch.rand(5, 10).round(), steps=2)
+    assert flags() == before  # it used to switch every parameter on, the adopted decoder's too
+    with pytest.raises(RuntimeError, match="inside"), frozen(vae):
+        assert not any(flags().values())
+        raise RuntimeError("inside")
+    assert flags() == before
