@@ -26,15 +26,19 @@ ChainStart = Callable[[int], tuple[Potential, dict[str, "torch.Tensor"], dict[st
 """``start(chain) -> (potential, initial_params, transforms)``, seeding the chain first."""
 
 
-def model_start(model: Callable[..., None], model_args: tuple[Any, ...], seed: int) -> ChainStart:
-    """Each chain of a Pyro model as Pyro initialises it (its potential and transforms), seeded ``seed * 1009 + chain``."""
+def model_start(model: Callable[..., None], model_args: tuple[Any, ...], seed: int, jit: bool = True) -> ChainStart:
+    """Each chain of a Pyro model as Pyro initialises it (its potential and transforms), seeded ``seed * 1009 + chain``.
+
+    ``jit`` compiles the potential with TorchScript (Pyro's ``jit_compile``): the same density, about four times fewer
+    seconds per gradient on the eight schools, where Python's overhead per evaluation dominates.
+    """
 
     def start(chain: int) -> tuple[Potential, dict[str, torch.Tensor], dict[str, Any] | None]:
         import pyro
         from pyro.infer.mcmc.util import initialize_model
 
         pyro.set_rng_seed(seed * 1009 + chain)
-        init, potential, transforms, _ = initialize_model(model, model_args)
+        init, potential, transforms, _ = initialize_model(model, model_args, jit_compile=jit, skip_jit_warnings=True)
         return potential, init, transforms
 
     return start

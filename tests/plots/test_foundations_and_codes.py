@@ -23,12 +23,25 @@ def test_prior_sampling_plots_the_shortfalls_as_positive_nats():
 
 
 def test_rate_distortion_marks_the_best_elbo_contour_and_the_collapse_point():
-    points = {0.5: RateDistortion(20.0, 90.0), 1.0: RateDistortion(15.0, 92.0), 4.0: RateDistortion(5.0, 120.0)}
-    fig = plots.rate_distortion(points, collapse_distortion=150.0)
+    points = {
+        0.5: RateDistortion(20.0, 90.0),
+        1.0: RateDistortion(15.0, 92.0),
+        4.0: RateDistortion(5.0, 120.0),
+        8.0: RateDistortion(2.0, 140.0),
+    }
+    per_image = {0.5: np.array([-109.0, -111.0, -110.0]), 1.0: np.array([-106.0, -108.0, -107.0]), 4.0: np.zeros(3), 8.0: np.zeros(3)}
+    fig = plots.rate_distortion(points, collapse_distortion=150.0, per_image_elbo=per_image, neighbours=1)
     curve, contour, collapse = fig.axes[0].get_lines()
-    np.testing.assert_allclose(curve.get_xdata(), [20.0, 15.0, 5.0])
+    np.testing.assert_allclose(curve.get_xdata(), [20.0, 15.0, 5.0, 2.0])
     np.testing.assert_allclose(contour.get_xdata() + contour.get_ydata(), 107.0)  # R + D of beta = 1, the best
     assert collapse.get_xdata()[0] == 0 and collapse.get_ydata()[0] == 150.0
+    # the close look: beta 1 and one neighbour each side, each at its rate and its -ELBO above the best
+    near = fig.axes[1]
+    line, _, (bars,) = near.containers[0]
+    np.testing.assert_allclose(line.get_xdata(), [20.0, 15.0, 5.0])  # beta 8 is two steps away: left out
+    np.testing.assert_allclose(line.get_ydata(), [3.0, 0.0, 18.0])
+    half_widths = [segment[1, 1] - segment[0, 1] for segment in bars.get_segments()]
+    np.testing.assert_allclose(np.array(half_widths) / 2, [0.0, 0.0, 2 * np.std([-106.0, -108.0, -107.0], ddof=1) / np.sqrt(3)])
 
 
 def test_bit_gradients_show_the_exact_values_and_both_estimators():
