@@ -4,8 +4,10 @@ The grader puts a cell before the notebook that makes a :class:`Guard` and one a
 :meth:`Guard.after`. After each cell the guard compares builtins, the modules the tests use (numpy, scipy, math,
 pp_vae, IPython, ...), their classes, IPython's hooks and the names the student's globals shadow with what they were,
 records what changed (and in which cell) and puts the pristine objects back; before a test cell it hides the student's
-globals that shadow a builtin or a module the tests use, and puts them back after it. Its findings go back to the
-grader as a display output that the grader, not the kernel, turns into points.
+globals that shadow a builtin or a module the tests use, and puts them back after it. During a test cell, stderr goes to
+stdout: nbgrader fails a test cell that writes to stderr, so a warning raised by a right answer (``log 0`` where a
+responsibility is 0) would cost its points; it is still shown. Its findings go back to the grader as a display output
+that the grader, not the kernel, turns into points.
 """
 
 from __future__ import annotations
@@ -111,6 +113,7 @@ class Guard:
         self.initial = dict(self.shell.user_ns)  # IPython's own globals (get_ipython, open, exit, ...): not the student's
         self.module_names = {k: v for k, v in self.initial.items() if isinstance(v, types.ModuleType)}
         self.stash: dict[str, Any] = {}
+        self.stderr: Any = None
         self.findings: list[dict[str, str]] = []
         self._reported: set[tuple[str, int]] = set()
         self._adopt_new_modules(cell=None)
@@ -282,9 +285,12 @@ class Guard:
             if name not in namespace:  # deleted by the submission: the tests still need it
                 self.stash.setdefault(name, self)
                 namespace[name] = module
+        self.stderr, sys.stderr = sys.stderr, sys.stdout  # warnings from the student's code print, but do not fail the test
 
     def unhide(self) -> None:
-        """After a test cell: give the submission its own globals back."""
+        """After a test cell: give the submission its own globals back, and stderr."""
+        if self.stderr is not None:
+            sys.stderr, self.stderr = self.stderr, None
         namespace = self.shell.user_ns
         for name, value in self.stash.items():
             if value is self:
