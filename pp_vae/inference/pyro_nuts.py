@@ -10,6 +10,7 @@ the caller; the draws come back per site, shaped ``(chain, draw, ...)``, with ``
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 Potential = Callable[[dict[str, "torch.Tensor"]], "torch.Tensor"]
 ChainStart = Callable[[int], tuple[Potential, dict[str, "torch.Tensor"], dict[str, Any] | None]]
 """``start(chain) -> (potential, initial_params, transforms)``, seeding the chain first."""
+TRACE_DEPRECATION = ".*torch.jit.trace.* is deprecated"
+"""Torch's notice as Pyro's ``jit_compile`` traces the potential: Pyro's choice of API, not the user's to act on."""
 
 
 def model_start(model: Callable[..., None], model_args: tuple[Any, ...], seed: int, jit: bool = True) -> ChainStart:
@@ -38,7 +41,9 @@ def model_start(model: Callable[..., None], model_args: tuple[Any, ...], seed: i
         from pyro.infer.mcmc.util import initialize_model
 
         pyro.set_rng_seed(seed * 1009 + chain)
-        init, potential, transforms, _ = initialize_model(model, model_args, jit_compile=jit, skip_jit_warnings=True)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=TRACE_DEPRECATION, category=FutureWarning)
+            init, potential, transforms, _ = initialize_model(model, model_args, jit_compile=jit, skip_jit_warnings=True)
         return potential, init, transforms
 
     return start
@@ -81,7 +86,9 @@ def pyro_nuts(
 
         kernel = NUTS(potential_fn=counted, transforms=transforms, target_accept_prob=target_accept)
         mcmc = MCMC(kernel, num_samples=draws, warmup_steps=warmup, initial_params=init, disable_progbar=not progress)
-        mcmc.run()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=TRACE_DEPRECATION, category=FutureWarning)
+            mcmc.run()
         samples = mcmc.get_samples() if convert is None else convert(mcmc.get_samples())  # on the constrained scale
         per_chain.append({name: np.asarray(value.detach().double().cpu()) for name, value in samples.items()})
         diverging[chain, [i for i in mcmc.diagnostics()["divergences"]["chain 0"] if i < draws]] = True
