@@ -34,7 +34,7 @@ __getattr__, __dir__, __all__ = attach(
         "svi": ["run_svi", "guide_draws", "guide_log_weights", "frozen"],
         "gradients": ["PerDrawGradients", "score_function_gradients", "reparameterised_gradients", "summed_variance_ratio"],
         "meanfield": ["fit_meanfield"],
-        "approximation": ["Approximation", "Target", "LogDensityGrad", "fit_stan", "to_result"],
+        "approximation": ["Approximation", "Target", "LogDensityGrad", "fit_stan", "random_initial", "to_result"],
         "optimize": ["find_mode", "lbfgs_path", "OptimizationPath"],
         "laplace": ["approximate_laplace", "fit_laplace", "laplace_start", "LaplaceStart"],
         "gaussian_vi": ["approximate_gaussian_vi", "fit_gaussian_vi", "GaussianVI", "GaussianVIOptions"],
