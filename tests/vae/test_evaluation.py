@@ -74,29 +74,36 @@ def test_evaluate_run_names_what_is_wrong(tmp_path, digits):
 
 
 @pytest.mark.slow
+def _assert_same_bounds(ours, plain, test):
+    """pp_vae's per-image ELBO and IWAE(30) and the plain-PyTorch VAE's, from the same draws, agree to 1e-3 nats."""
+    from tests.reference_vae import plain_bounds
+
+    torch.manual_seed(1)
+    our_elbo, our_iwae = per_image_bounds(ours, test, 30)
+    torch.manual_seed(1)
+    plain_elbo, plain_iwae = plain_bounds(plain, test, 30)
+    np.testing.assert_allclose(our_iwae, plain_iwae, atol=1e-3)
+    np.testing.assert_allclose(our_elbo, plain_elbo, atol=1e-3)
+
+
 def test_the_pyro_vae_on_binarised_mnist_is_the_plain_pytorch_vae_draw_for_draw(mnist5k_dynamic):
     """pp_vae's model/guide trained by SVI on dynamically binarised digits equals a plain-PyTorch VAE written out by hand."""
     from dataclasses import replace as replace_data
 
-    from tests.reference_vae import plain_bounds, train_plain_binarised
+    from tests.reference_vae import train_plain_binarised
 
     data = replace_data(mnist5k_dynamic, train=mnist5k_dynamic.train[:600], test=mnist5k_dynamic.test[:50])
     config = TrainConfig(epochs=2, latent_dim=8, hidden_dim=64, batch_size=100, seed=2)
     ours, _ = train(data, config, device="cpu", progress=False)
     plain, _ = train_plain_binarised(data.train, config)
-    torch.manual_seed(1)
-    our_elbo, our_iwae = per_image_bounds(ours, data.test, 30)
-    torch.manual_seed(1)
-    plain_elbo, plain_iwae = plain_bounds(plain, data.test, 30)
-    np.testing.assert_allclose(our_iwae, plain_iwae, atol=1e-3)
-    np.testing.assert_allclose(our_elbo, plain_elbo, atol=1e-3)
+    _assert_same_bounds(ours, plain, data.test)
 
 
 def test_the_iwae_networks_on_the_papers_schedule_are_the_plain_pytorch_vae_draw_for_draw(mnist5k_dynamic):
     """Burda et al.'s 784-200-200-50 tanh VAE at batch 20 with the paper's learning-rate stages and Adam epsilon, trained by
     pp_vae's SVI and by plain PyTorch written out by hand (tests/reference_vae.py) from the same seed: 25 steps over
     epochs 0-4 (stages 0, 1, 1, 1, 2) give the same training loss every epoch and the same bounds after."""
-    from tests.reference_vae import plain_bounds, train_plain_binarised
+    from tests.reference_vae import train_plain_binarised
 
     data = replace(mnist5k_dynamic, train=mnist5k_dynamic.train[:100], test=mnist5k_dynamic.test[:20])
     config = TrainConfig(epochs=5, arch="iwae", latent_dim=50, hidden_dim=200, batch_size=20, lr_schedule="iwae", seed=4)
@@ -104,12 +111,7 @@ def test_the_iwae_networks_on_the_papers_schedule_are_the_plain_pytorch_vae_draw
     plain_losses: list[float] = []
     plain, _ = train_plain_binarised(data.train, config, plain_losses)
     np.testing.assert_allclose(history.train_elbo, plain_losses, rtol=1e-5)
-    torch.manual_seed(1)
-    our_elbo, our_iwae = per_image_bounds(ours, data.test, 30)
-    torch.manual_seed(1)
-    plain_elbo, plain_iwae = plain_bounds(plain, data.test, 30)
-    np.testing.assert_allclose(our_iwae, plain_iwae, atol=1e-3)
-    np.testing.assert_allclose(our_elbo, plain_elbo, atol=1e-3)
+    _assert_same_bounds(ours, plain, data.test)
     # the check can fail: the same plain VAE at a constant rate with torch's epsilon trains otherwise from epoch 1 on
     constant_losses: list[float] = []
     train_plain_binarised(data.train, replace(config, lr_schedule="constant"), constant_losses)
