@@ -1,14 +1,17 @@
-"""The VAE spec builds exactly the networks the keyword constructors built: same parameters, same loss, same seed."""
+"""The VAE spec: it builds exactly the networks the keyword constructors built (same parameters, same loss, same
+seed), holds the one default of each option, and refuses by name an option the chosen member would not read."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pyro
 import pytest
 import torch
 
-from pp_vae.vae import TrainConfig, build_vae
+from pp_vae.vae import FAMILIES, TrainConfig, VAESpec, build_vae
+from pp_vae.vae.spec import DEFAULTS
 
 # (kind, keyword options) built by the constructor's own defaults (the likelihood left to them)
 DIRECT = [
@@ -60,6 +63,11 @@ def _direct(kind: str, options: dict) -> torch.nn.Module:
     return build_vae(kind, 16, **options)
 
 
+def _from_spec(kind: str, options: dict) -> torch.nn.Module:
+    torch.manual_seed(3)
+    return FAMILIES[kind].load()(VAESpec(16, **options))
+
+
 def _trained(options: dict) -> torch.nn.Module:
     from pp_vae.vae.training import new_vae
 
@@ -72,8 +80,40 @@ def _trained(options: dict) -> torch.nn.Module:
 @pytest.mark.parametrize(("case", "expected"), list(zip(DIRECT, EXPECTED_DIRECT, strict=True)))
 def test_a_spec_builds_what_the_keywords_built(case, expected):
     assert _fingerprint(_direct(*case)) == expected
+    assert _fingerprint(_from_spec(*case)) == expected
 
 
 @pytest.mark.parametrize(("options", "expected"), list(zip(TRAINED, EXPECTED_TRAINED, strict=True)))
 def test_training_builds_from_its_config_what_it_built_before(options, expected):
     assert _fingerprint(_trained(options)) == expected
+
+
+def test_one_default_likelihood_read_the_same_by_the_spec_the_config_and_the_cli():
+    from pp_vae.cli import build_parser
+
+    parsed = vars(build_parser().parse_args(["train"]))
+    assert {name: parsed[name] for name in vars(TrainConfig())} == vars(TrainConfig())  # the CLI's defaults are the config's
+    assert TrainConfig().likelihood == VAESpec(16).likelihood == "auto"
+    assert VAESpec(16).likelihood_name() == "bernoulli" and VAESpec(16, trials=16).likelihood_name() == "binomial"
+    assert TrainConfig().vae_spec(16, data_levels=16).likelihood_name() == "binomial"  # the digits' grey levels
+    assert TrainConfig().vae_spec(16, data_levels=1).likelihood_name() == "bernoulli"  # binarised images
+
+
+@pytest.mark.parametrize(
+    ("kind", "option", "value", "reader"), [("vae", "flows", 3, "iaf"), ("binary", "top_dim", 2, "ladder"), ("iaf", "top_dim", 5, "ladder")]
+)
+def test_an_option_the_member_does_not_read_is_refused_by_name(kind, option, value, reader):
+    message = f"model '{kind}' does not read {option} (set to {value}): only model '{reader}' does"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        build_vae(kind, 16, latent_dim=2, **{option: value})
+    with pytest.raises(ValueError, match="does not read"):
+        FAMILIES[kind].load()(VAESpec(16, latent_dim=2, **{option: value}))
+    with pytest.raises(ValueError, match="does not read"):
+        TrainConfig(model=kind, **{option: value})
+    build_vae(reader, 16, latent_dim=2, **{option: value})  # its own member reads it
+    build_vae(kind, 16, latent_dim=2, **{option: DEFAULTS[option]})  # the default is no choice
+
+
+def test_an_option_no_member_reads_is_refused_by_name():
+    with pytest.raises(ValueError, match="no VAE reads an option 'flow'; the options are arch, flows, "):
+        build_vae("iaf", 16, flow=3)
