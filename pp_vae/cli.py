@@ -14,7 +14,12 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pp_vae.vae.config import TrainConfig
 
 
 def _course(args: argparse.Namespace) -> int:
@@ -117,18 +122,26 @@ def _notes(notes: list[str]) -> None:
         print(f"note: {note}")
 
 
+def _train_config(args: argparse.Namespace) -> TrainConfig:
+    """The run's :class:`TrainConfig`: every field from the option of its name (their defaults are its own)."""
+    from pp_vae.vae.config import TrainConfig
+
+    return TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+
+
 def _train(args: argparse.Namespace) -> int:
     from pp_vae.vae.devices import launched_as
     from pp_vae.vae.runs import claim_run_folder
 
+    config = _train_config(args)  # an option the model does not read is refused here, before a folder is claimed
     if launched_as()[0] != 0:  # under torchrun, rank 0 alone owns the run folder
-        return _train_run(args)
+        return _train_run(args, config)
     with claim_run_folder(args.out, resume=args.resume, overwrite=args.overwrite, command="pp-vae train") as lock:
         _notes(lock.notes)
-        return _train_run(args)
+        return _train_run(args, config)
 
 
-def _train_run(args: argparse.Namespace) -> int:
+def _train_run(args: argparse.Namespace, config: TrainConfig) -> int:
     from functools import partial
 
     import matplotlib
@@ -138,29 +151,10 @@ def _train_run(args: argparse.Namespace) -> int:
     from pp_vae.data.datasets import load_dataset
     from pp_vae.files import atomic_write
     from pp_vae.plots.vae import training_figures
-    from pp_vae.vae.config import TrainConfig
     from pp_vae.vae.devices import launched_as, leave_process_group, resolve_device
     from pp_vae.vae.metrics import training_metrics, write_metrics
     from pp_vae.vae.training import train
 
-    config = TrainConfig(
-        epochs=args.epochs,
-        latent_dim=args.latent_dim,
-        hidden_dim=args.hidden_dim,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        seed=args.seed,
-        likelihood=args.likelihood,
-        trials=args.trials,
-        arch=args.arch,
-        sigma=args.sigma,
-        model=args.model,
-        beta=args.beta,
-        anneal_epochs=args.anneal_epochs,
-        flows=args.flows,
-        top_dim=args.top_dim,
-        lr_schedule=args.lr_schedule,
-    )
     resolve_device(args.device)
     data = load_dataset(args.dataset, binarize=args.binarize)
     out = Path(args.out)
@@ -309,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     from pp_vae.data.binarization import BINARIZATIONS
     from pp_vae.inference.comparison import METHODS
     from pp_vae.vae.catalogue import ARCHITECTURES, AUTO, FAMILIES, LIKELIHOODS, LR_SCHEDULES
+    from pp_vae.vae.config import TrainConfig
 
     parser = argparse.ArgumentParser(prog="pp-vae", description="Probabilistic programming, from conjugate posteriors to VAEs.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -383,50 +378,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="dynamic: training pixels drawn from Bernoulli(grey) afresh every batch, test pixels once (the default); "
         "fixed: both drawn once; none: keep the grey levels",
     )
-    tr.add_argument("--epochs", type=_positive_int, default=100, help="epochs (default: 100)")
-    tr.add_argument("--latent-dim", type=_positive_int, default=10, help="size of z (default: 10)")
-    tr.add_argument("--hidden-dim", type=_positive_int, default=256, help="hidden units of encoder and decoder (default: 256)")
-    tr.add_argument("--batch-size", type=_positive_int, default=128, help="images per SVI step (default: 128)")
-    tr.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (default: 0.001)")
+    tr.set_defaults(**{f.name: f.default for f in fields(TrainConfig)})  # each default written once, in TrainConfig
+    tr.add_argument("--epochs", type=_positive_int, help="epochs (default: %(default)s)")
+    tr.add_argument("--latent-dim", type=_positive_int, help="size of z (default: %(default)s)")
+    tr.add_argument("--hidden-dim", type=_positive_int, help="hidden units of encoder and decoder (default: %(default)s)")
+    tr.add_argument("--batch-size", type=_positive_int, help="images per SVI step (default: %(default)s)")
+    tr.add_argument("--lr", type=_positive_float, help="Adam learning rate (default: %(default)s)")
     tr.add_argument(
         "--lr-schedule",
         choices=list(LR_SCHEDULES),
-        default="constant",
         help="constant: --lr throughout (the default); iwae: the optimisation of Burda et al. (2016), stage i = 0, 1, ... "
         "lasting 3^i epochs at --lr * 10^(-i/7) (i = 0..7 is 3,280 epochs), with Adam's epsilon 1e-4",
     )
-    tr.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    tr.add_argument("--seed", type=int, help="random seed (default: %(default)s)")
     tr.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto picks CUDA when present")
     tr.add_argument(
         "--likelihood",
         choices=[AUTO, *LIKELIHOODS],
-        default=AUTO,
         help=f"p(x|z): {_choices(LIKELIHOODS)}; auto (the default): bernoulli on binarised images, else binomial",
     )
     tr.add_argument(
         "--sigma",
         type=_sigma,
-        default=0.1,
-        help="sd of the gaussian likelihood: a number (fixed), learned, or optimal (sigma-VAE) (default: 0.1)",
+        help="sd of the gaussian likelihood: a number (fixed), learned, or optimal (sigma-VAE) (default: %(default)s)",
     )
     tr.add_argument(
         "--trials",
         type=_positive_int,
-        default=None,
         help="counts per pixel for the binomial likelihood (default: the data's grey levels, 16 for digits)",
     )
     tr.add_argument(
         "--arch",
         choices=list(ARCHITECTURES),
-        default="mlp",
         help="networks: mlp (one softplus hidden layer each way; the default), conv (for images like MNIST's 28x28), "
         "linear (none), or iwae (two tanh hidden layers of --hidden-dim each way, the IWAE paper's: 200 with --latent-dim 50)",
     )
-    tr.add_argument("--model", choices=list(FAMILIES), default="vae", help=f"{_choices(FAMILIES)} (default: vae)")
-    tr.add_argument("--beta", type=_positive_float, default=1.0, help="weight of the KL term, beta-VAE (default: 1)")
-    tr.add_argument("--anneal-epochs", type=int, default=0, help="epochs over which the KL weight rises from 0 to beta (default: 0)")
-    tr.add_argument("--flows", type=_positive_int, default=2, help="IAF layers for --model iaf (default: 2)")
-    tr.add_argument("--top-dim", type=_positive_int, default=4, help="size of the top latent layer for --model ladder (default: 4)")
+    tr.add_argument("--model", choices=list(FAMILIES), help=f"{_choices(FAMILIES)} (default: %(default)s)")
+    tr.add_argument("--beta", type=_positive_float, help="weight of the KL term, beta-VAE (default: %(default)s)")
+    tr.add_argument("--anneal-epochs", type=int, help="epochs over which the KL weight rises from 0 to beta (default: %(default)s)")
+    tr.add_argument("--flows", type=_positive_int, help="IAF layers, read by --model iaf alone (default: %(default)s)")
+    tr.add_argument(
+        "--top-dim", type=_positive_int, help="size of the top latent layer, read by --model ladder alone (default: %(default)s)"
+    )
     tr.add_argument("--iwae-samples", type=int, default=1000, help="K for the importance-weighted test log-likelihood; 0 skips it")
     again = tr.add_mutually_exclusive_group()  # a run folder belongs to one run: a folder holding one needs either
     again.add_argument("--resume", action="store_true", help="continue the run in OUT from OUT/checkpoint.pt")

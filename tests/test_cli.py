@@ -332,6 +332,15 @@ def test_the_documented_iwae_reproduction_is_the_papers_protocol():
     assert (scored.run_dir, scored.dataset, scored.iwae_samples) == (args.out, "mnist:DIR", 5000)  # the paper's IWAE(5000) of that run
 
 
+def test_train_refuses_an_option_the_model_does_not_read_in_one_line_before_claiming_the_folder(tmp_path, capsys):
+    """In process: --flows is the IAF's alone; set for --model vae it is named, with exit status 2 and no run folder."""
+    from pp_vae.cli import main
+
+    assert main(["train", "--model", "vae", "--flows", "3", "--out", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err == "error: model 'vae' does not read flows (set to 3): only model 'iaf' does\n"
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize(("option", "value"), [("--arch", "rnn"), ("--lr-schedule", "cosine")])
 def test_train_refuses_a_bad_arch_or_lr_schedule_in_a_line_naming_the_option(option, value, capsys):
     """In process (no training, no subprocess): argparse's last line names the option, the bad value and the choices."""

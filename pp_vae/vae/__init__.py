@@ -13,13 +13,14 @@ from pp_vae._lazy import attach
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
-        "family": ["VAEFamily", "build_vae", "vae_from_config", "adopt_generative_model"],
+        "family": ["VAEFamily", "build_vae", "make_vae", "vae_from_config", "adopt_generative_model"],
+        "spec": ["VAESpec"],
         "quadrature": ["LatentGrid", "latent_grid", "grid_log_likelihood", "latent_nuts", "log_normal_density"],
         "gaussian": ["VAE"],
         "iaf": ["IAFVAE"],
         "ladder": ["LadderVAE", "LadderPosterior", "precision_weighted"],
         "binary": ["BinaryVAE", "StraightThroughBernoulli", "bernoulli_kl"],
-        "catalogue": ["FAMILIES", "LIKELIHOODS", "ARCHITECTURES", "LR_SCHEDULES", "AUTO", "default_likelihood"],
+        "catalogue": ["FAMILIES", "LIKELIHOODS", "ARCHITECTURES", "LR_SCHEDULES", "AUTO", "MEMBER_OPTIONS", "default_likelihood"],
         "likelihoods": [
             "Likelihood",
             "Binomial",

@@ -55,6 +55,9 @@ LIKELIHOODS: dict[str, Entry] = {
     )
 }
 
+MEMBER_OPTIONS: dict[str, str] = {"flows": "iaf", "top_dim": "ladder"}
+"""The options only one member reads, and that member (:meth:`pp_vae.vae.spec.VAESpec.refuse_unread`)."""
+
 AUTO = "auto"
 """The likelihood option that picks the data's honest default (:func:`default_likelihood`)."""
 

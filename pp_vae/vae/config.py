@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pp_vae.vae.catalogue import ARCHITECTURES, AUTO, FAMILIES, LIKELIHOODS, LR_SCHEDULES, default_likelihood, lookup
-from pp_vae.vae.likelihoods import check_sigma
-from pp_vae.vae.objective import Objective
+from pp_vae.vae.spec import VAESpec, refuse_unread
 from pp_vae.validation import integer_at_least
+
+if TYPE_CHECKING:  # the module stays light: the CLI reads its defaults before any torch import
+    from pp_vae.vae.objective import Objective
 
 IWAE_ADAM_EPS = 1e-4
 """Adam's epsilon in Burda et al. (2016)'s optimisation (torch's default is 1e-8)."""
@@ -54,23 +56,26 @@ class TrainConfig:
     """
 
     epochs: int = 100
-    latent_dim: int = 10
-    hidden_dim: int = 256
+    latent_dim: int = VAESpec.latent_dim  # the VAE's defaults are the spec's, written once there
+    hidden_dim: int = VAESpec.hidden_dim
     batch_size: int = 128
     lr: float = 1e-3
     seed: int = 0
-    likelihood: str = AUTO
-    sigma: float | str = 0.1
-    trials: int | None = None
-    arch: str = "mlp"
+    likelihood: str = VAESpec.likelihood
+    sigma: float | str = VAESpec.sigma
+    trials: int | None = VAESpec.trials
+    arch: str = VAESpec.arch
     model: str = "vae"
     beta: float = 1.0
     anneal_epochs: int = 0
-    flows: int = 2
-    top_dim: int = 4
+    flows: int = VAESpec.flows
+    top_dim: int = VAESpec.top_dim
     lr_schedule: str = "constant"
 
     def __post_init__(self) -> None:
+        from pp_vae.vae.likelihoods import check_sigma
+        from pp_vae.vae.objective import Objective
+
         for name in ("epochs", "latent_dim", "hidden_dim", "batch_size", "flows", "top_dim"):
             integer_at_least(name, getattr(self, name))
         integer_at_least("anneal_epochs", self.anneal_epochs, 0)
@@ -86,6 +91,7 @@ class TrainConfig:
             raise ValueError(f"arch must be one of {', '.join(ARCHITECTURES)}, got {self.arch!r}")
         Objective(self.beta)  # checks beta
         learning_rate(self.lr_schedule, self.lr, 0)  # checks lr_schedule
+        refuse_unread(self.model, self)  # an option the model would not read is refused before any data loads
 
     def lr_at(self, epoch: int) -> float:
         """Adam's learning rate in epoch ``epoch`` (from 0): :func:`learning_rate` of ``lr_schedule``."""
@@ -96,26 +102,29 @@ class TrainConfig:
         """Adam's epsilon: 1e-4 under the ``iwae`` schedule (the paper's), else torch's default 1e-8."""
         return IWAE_ADAM_EPS if self.lr_schedule == "iwae" else 1e-8
 
-    def vae_options(self, data_levels: int | None = None, image_shape: tuple[int, int] | None = None) -> dict[str, Any]:
-        """The options every member reads what it needs from (:func:`pp_vae.vae.build_vae`).
+    def vae_spec(self, input_dim: int, data_levels: int | None = None, image_shape: tuple[int, int] | None = None) -> VAESpec:
+        """The spec of this run's VAE (:func:`pp_vae.vae.family.make_vae`) for images of ``input_dim`` pixels.
 
-        Completed by the data's grey levels (the Binomial's trials unless ``trials`` is set) and image shape
-        (what the ``conv`` networks need).
+        Completed by the data's grey levels (``auto``'s choice of likelihood, and the Binomial's trials unless
+        ``trials`` is set) and image shape (what the ``conv`` networks need).
         """
-        return {
-            "latent_dim": self.latent_dim,
-            "hidden_dim": self.hidden_dim,
-            "likelihood": default_likelihood(data_levels) if self.likelihood == AUTO else self.likelihood,
-            "sigma": self.sigma,
-            "trials": self.trials if self.trials is not None else data_levels,
-            "arch": self.arch,
-            "image_shape": image_shape,
-            "flows": self.flows,
-            "top_dim": self.top_dim,
-        }
+        return VAESpec(
+            input_dim,
+            latent_dim=self.latent_dim,
+            hidden_dim=self.hidden_dim,
+            likelihood=default_likelihood(data_levels) if self.likelihood == AUTO else self.likelihood,
+            sigma=self.sigma,
+            trials=self.trials if self.trials is not None else data_levels,
+            arch=self.arch,
+            image_shape=image_shape,
+            flows=self.flows,
+            top_dim=self.top_dim,
+        )
 
     def objective(self, steps_per_epoch: int) -> Objective:
         """The KL weight schedule: ``beta``, reached over ``anneal_epochs`` epochs of ``steps_per_epoch`` steps."""
+        from pp_vae.vae.objective import Objective
+
         return Objective(self.beta, self.anneal_epochs * steps_per_epoch)
 
 

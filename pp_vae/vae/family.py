@@ -37,46 +37,27 @@ from torch.distributions import Distribution
 
 from pp_vae.vae.catalogue import FAMILIES, lookup
 from pp_vae.vae.likelihoods import Likelihood, make_likelihood
-from pp_vae.validation import integer_at_least
+from pp_vae.vae.spec import VAESpec, refuse_unread
 
 
 class VAEFamily(nn.Module, ABC):
     """A VAE: the Pyro model/guide pair and the torch functions every analysis uses (see the module's table).
 
-    Parameters
-    ----------
-    input_dim
-        Pixels per (flattened) image.
-    latent_dim, hidden_dim
-        Size of ``z`` (the bottom layer for hierarchical members) and of the networks' hidden layers.
-    likelihood, sigma, trials
-        ``p(x | z)`` by name (:data:`pp_vae.vae.catalogue.LIKELIHOODS`), the Gaussian's sigma, the Binomial's trials.
-    arch, image_shape
-        The networks: ``mlp`` (any images) or ``conv`` (needs ``image_shape``, sides divisible by 4).
+    Built from a :class:`~pp_vae.vae.spec.VAESpec` (sizes, likelihood, networks); a member refuses a spec that sets
+    an option only another member reads.
     """
 
     kind: ClassVar[str]
     generative: ClassVar[tuple[str, ...]] = ("decoder", "likelihood")
     """The modules that make up ``p(x, z)`` (the rest belong to the guide): what :func:`adopt_generative_model` copies."""
 
-    def __init__(
-        self,
-        input_dim: int,
-        latent_dim: int = 10,
-        hidden_dim: int = 256,
-        likelihood: str = "bernoulli",
-        sigma: float | str = 0.1,
-        trials: int | None = None,
-        arch: str = "mlp",
-        image_shape: tuple[int, int] | None = None,
-    ) -> None:
+    def __init__(self, spec: VAESpec) -> None:
         super().__init__()
-        for name, value in (("input_dim", input_dim), ("latent_dim", latent_dim), ("hidden_dim", hidden_dim)):
-            integer_at_least(name, value)
-        self.input_dim, self.latent_dim, self.hidden_dim = input_dim, latent_dim, hidden_dim
-        self.arch = arch
-        self.image_shape: tuple[int, int] | None = (int(image_shape[0]), int(image_shape[1])) if image_shape is not None else None
-        self.likelihood: Likelihood = make_likelihood(likelihood, sigma, trials)
+        refuse_unread(self.kind, spec)
+        self.spec = spec
+        self.input_dim, self.latent_dim, self.hidden_dim = spec.input_dim, spec.latent_dim, spec.hidden_dim
+        self.arch, self.image_shape = spec.arch, spec.image_shape
+        self.likelihood: Likelihood = make_likelihood(spec.likelihood_name(), spec.sigma, spec.trials)
 
     # -- what each member defines ------------------------------------------------------------------
 
@@ -195,24 +176,25 @@ def adopt_generative_model(vae: VAEFamily, source: VAEFamily) -> None:
             parameter.requires_grad_(False)
 
 
-def build_vae(kind: str, input_dim: int, **options: Any) -> VAEFamily:
-    """A fresh member of the VAE family called ``kind``; each reads the ``options`` its constructor takes.
-
-    ``build_vae("iaf", 64, latent_dim=10, flows=3, top_dim=4)`` ignores ``top_dim``, which only the ladder reads.
-    """
-    import inspect
-
-    cls = lookup(FAMILIES, kind, "model").load()
-    accepted = inspect.signature(cls).parameters
-    vae: VAEFamily = cls(input_dim, **{k: v for k, v in options.items() if k in accepted})
+def make_vae(kind: str, spec: VAESpec) -> VAEFamily:
+    """A fresh member of the VAE family called ``kind``, built from ``spec``."""
+    vae: VAEFamily = lookup(FAMILIES, kind, "model").load()(spec)
     return vae
+
+
+def build_vae(kind: str, input_dim: int, **options: Any) -> VAEFamily:
+    """A fresh member ``kind`` of ``input_dim`` pixels from keyword options (:meth:`VAESpec.of`).
+
+    An unknown option, or one the member does not read set away from its default (``flows=3`` for ``"vae"``),
+    is a ``ValueError`` naming it.
+    """
+    return make_vae(kind, VAESpec.of(input_dim, **options))
 
 
 def vae_from_config(config: dict[str, Any]) -> VAEFamily:
     """Rebuild a VAE (any member) from its ``config()``, as stored in a checkpoint."""
-    config = dict(config)
-    kind = config.pop("kind", "vae")
+    options = dict(config)
+    kind = options.pop("kind", "vae")
     if kind not in FAMILIES:
         raise ValueError(f"unknown VAE kind {kind!r}; expected one of {', '.join(FAMILIES)}")
-    vae: VAEFamily = FAMILIES[kind].load()(**config)
-    return vae
+    return build_vae(kind, **options)

@@ -17,6 +17,7 @@ from pp_vae.bayes.information import gaussian_kl
 from pp_vae.vae.bounds import gaussian_q_elbo
 from pp_vae.vae.family import VAEFamily, standard_normal, standard_normal_log_prob
 from pp_vae.vae.networks import make_decoder, make_encoder
+from pp_vae.vae.spec import VAESpec
 
 
 class VAE(VAEFamily):
@@ -24,20 +25,10 @@ class VAE(VAEFamily):
 
     kind = "vae"
 
-    def __init__(
-        self,
-        input_dim: int,
-        latent_dim: int = 10,
-        hidden_dim: int = 256,
-        likelihood: str = "bernoulli",
-        sigma: float | str = 0.1,
-        trials: int | None = None,
-        arch: str = "mlp",
-        image_shape: tuple[int, int] | None = None,
-    ) -> None:
-        super().__init__(input_dim, latent_dim, hidden_dim, likelihood, sigma, trials, arch, image_shape)
-        self.encoder = make_encoder(arch, input_dim, hidden_dim, latent_dim, self.image_shape)
-        self.decoder = make_decoder(arch, latent_dim, hidden_dim, input_dim, self.image_shape)
+    def __init__(self, spec: VAESpec) -> None:
+        super().__init__(spec)
+        self.encoder = make_encoder(spec.arch, spec.input_dim, spec.hidden_dim, spec.latent_dim, spec.image_shape)
+        self.decoder = make_decoder(spec.arch, spec.latent_dim, spec.hidden_dim, spec.input_dim, spec.image_shape)
 
     @property
     def code_dim(self) -> int:

@@ -21,7 +21,7 @@ from torch.distributions import Distribution
 from pp_vae.bayes.information import gaussian_kl
 from pp_vae.vae.family import VAEFamily
 from pp_vae.vae.gaussian import VAE
-from pp_vae.validation import integer_at_least
+from pp_vae.vae.spec import VAESpec
 
 
 class IAFVAE(VAE):
@@ -29,20 +29,9 @@ class IAFVAE(VAE):
 
     kind = "iaf"
 
-    def __init__(
-        self,
-        input_dim: int,
-        latent_dim: int = 10,
-        hidden_dim: int = 256,
-        likelihood: str = "bernoulli",
-        sigma: float | str = 0.1,
-        trials: int | None = None,
-        arch: str = "mlp",
-        image_shape: tuple[int, int] | None = None,
-        flows: int = 2,
-    ) -> None:
-        super().__init__(input_dim, latent_dim, hidden_dim, likelihood, sigma, trials, arch, image_shape)
-        integer_at_least("flows", flows)
+    def __init__(self, spec: VAESpec) -> None:
+        super().__init__(spec)
+        latent_dim, hidden_dim = spec.latent_dim, spec.hidden_dim
         if latent_dim < 2:
             raise ValueError(f"an IAF guide needs latent_dim >= 2 (autoregression over one dimension is the Gaussian), got {latent_dim}")
         order = torch.arange(latent_dim)
@@ -52,7 +41,7 @@ class IAFVAE(VAE):
             ConditionalAffineAutoregressive(
                 ConditionalAutoRegressiveNN(latent_dim, hidden_dim, [max(32, 4 * latent_dim)], permutation=order), stable=True
             )
-            for _ in range(flows)
+            for _ in range(spec.flows)
         )
 
     def config(self) -> dict[str, object]:

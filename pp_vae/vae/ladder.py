@@ -20,7 +20,7 @@ from torch.distributions import Distribution, constraints
 from pp_vae.bayes.information import diagonal_gaussian_kl, gaussian_kl
 from pp_vae.vae.family import VAEFamily, standard_normal, standard_normal_log_prob
 from pp_vae.vae.networks import Encoder, make_decoder, make_encoder
-from pp_vae.validation import integer_at_least
+from pp_vae.vae.spec import VAESpec
 
 Gaussian = tuple[torch.Tensor, torch.Tensor]
 
@@ -65,26 +65,16 @@ class LadderVAE(VAEFamily):
     kind = "ladder"
     generative = ("decoder", "top_down", "likelihood")
 
-    def __init__(
-        self,
-        input_dim: int,
-        latent_dim: int = 10,
-        hidden_dim: int = 256,
-        likelihood: str = "bernoulli",
-        sigma: float | str = 0.1,
-        trials: int | None = None,
-        arch: str = "mlp",
-        image_shape: tuple[int, int] | None = None,
-        top_dim: int = 4,
-    ) -> None:
-        super().__init__(input_dim, latent_dim, hidden_dim, likelihood, sigma, trials, arch, image_shape)
-        self.top_dim = integer_at_least("top_dim", top_dim)
+    def __init__(self, spec: VAESpec) -> None:
+        super().__init__(spec)
+        self.top_dim = spec.top_dim
+        input_dim, latent_dim, hidden_dim, top_dim = spec.input_dim, spec.latent_dim, spec.hidden_dim, spec.top_dim
         upper = max(hidden_dim // 2, 8)
         # bottom-up: x -> (mu_hat1, sigma_hat1) and the features the top layer reads
-        self.encoder = make_encoder(arch, input_dim, hidden_dim, latent_dim, self.image_shape)
+        self.encoder = make_encoder(spec.arch, input_dim, hidden_dim, latent_dim, spec.image_shape)
         self.encoder_top = Encoder(hidden_dim, upper, top_dim)  # reads the bottom encoder's hidden features
         self.top_down = Encoder(top_dim, upper, latent_dim)  # z2 -> (mu_p1, sigma_p1), shared by model and guide
-        self.decoder = make_decoder(arch, latent_dim, hidden_dim, input_dim, self.image_shape)
+        self.decoder = make_decoder(spec.arch, latent_dim, hidden_dim, input_dim, spec.image_shape)
 
     @property
     def code_dim(self) -> int:

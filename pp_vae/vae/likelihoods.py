@@ -228,7 +228,7 @@ class Gaussian(Likelihood):
             return {"sigma": float(self.sigma_value(x, reconstruction))}
 
 
-def make_likelihood(likelihood: str = "bernoulli", sigma: float | str = 0.1, trials: int | None = None) -> Likelihood:
+def make_likelihood(likelihood: str, sigma: float | str = 0.1, trials: int | None = None) -> Likelihood:
     """The likelihood called ``likelihood`` (``sigma`` is read by the Gaussian, ``trials`` by the Binomial)."""
     cls: type[Likelihood] = lookup(LIKELIHOODS, likelihood, "likelihood").load()
     return cls.from_options(sigma=sigma, trials=trials)

@@ -22,7 +22,7 @@ from pp_vae.vae.bounds import elbo_per_image
 from pp_vae.vae.checkpoints import CHECKPOINT, data_description, load_checkpoint, save_checkpoint
 from pp_vae.vae.config import History, TrainConfig
 from pp_vae.vae.devices import Parallel, resolve_device
-from pp_vae.vae.family import VAEFamily, adopt_generative_model, build_vae
+from pp_vae.vae.family import VAEFamily, adopt_generative_model, make_vae
 from pp_vae.vae.graphs import GraphedStep
 from pp_vae.vae.objective import TrainingLoss
 
@@ -30,7 +30,7 @@ from pp_vae.vae.objective import TrainingLoss
 def new_vae(data: ImageData, config: TrainConfig, device: torch.device | str = "cpu") -> VAEFamily:
     """A fresh VAE of ``config``'s kind and sizes for ``data``'s images, initialised from ``config.seed``, on ``device``."""
     torch.manual_seed(config.seed)
-    vae: VAEFamily = build_vae(config.model, data.input_dim, **config.vae_options(data.levels, data.image_shape))
+    vae = make_vae(config.model, config.vae_spec(data.input_dim, data.levels, data.image_shape))
     return vae.to(device)
 
 

@@ -15,10 +15,10 @@ def _lines(fig: Figure) -> dict:
 def test_vae_figures_draw_the_decoded_images():
     import torch
 
-    from pp_vae.vae import VAE
+    from pp_vae.vae import VAE, VAESpec
 
     torch.manual_seed(0)
-    vae = VAE(64, latent_dim=2, hidden_dim=8)
+    vae = VAE(VAESpec(64, latent_dim=2, hidden_dim=8))
     fig = plots.latent_manifold(vae, (8, 8), n=3, coverage=0.99)
     canvas = fig.axes[0].get_images()[0].get_array()
     assert canvas.shape == (3 * 9 - 1, 3 * 9 - 1)
@@ -28,7 +28,7 @@ def test_vae_figures_draw_the_decoded_images():
     top_left = vae.decode(torch.tensor([[edge, -edge]])).reshape(8, 8).numpy()
     np.testing.assert_allclose(canvas[:8, :8], top_left, rtol=1e-5)
     with pytest.raises(ValueError, match=r"needs a 2-D code \(latent_dim = 2\), this VAE.s code has 3 dimensions"):
-        plots.latent_manifold(VAE(64, latent_dim=3, hidden_dim=8), (8, 8))
+        plots.latent_manifold(VAE(VAESpec(64, latent_dim=3, hidden_dim=8)), (8, 8))
     grid = plots.image_grid(torch.rand(7, 64), (8, 8), "t", columns=4)
     assert sum(1 for ax in grid.axes if ax.get_images()) == 7
 
@@ -36,10 +36,10 @@ def test_vae_figures_draw_the_decoded_images():
 def test_traversal_rows_sweep_the_dimensions_with_most_kl():
     import torch
 
-    from pp_vae.vae import VAE
+    from pp_vae.vae import VAE, VAESpec
 
     torch.manual_seed(0)
-    vae = VAE(64, latent_dim=3, hidden_dim=8)
+    vae = VAE(VAESpec(64, latent_dim=3, hidden_dim=8))
     x = torch.rand(1, 64)
     fig = plots.latent_traversals(vae, x, (8, 8), kl_per_dim=[0.1, 2.0, 0.5], dims=2, steps=3)
     images = [ax.get_images()[0].get_array() for ax in fig.axes if ax.get_images()]

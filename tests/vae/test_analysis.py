@@ -11,6 +11,7 @@ from pp_vae.vae import (
     ACTIVE_KL,
     VAE,
     TrainConfig,
+    VAESpec,
     active_units,
     adopt_generative_model,
     anomaly_scores,
@@ -31,7 +32,7 @@ from pp_vae.vae.bounds import sampled_in_chunks
 
 def test_active_units_count_the_dimensions_whose_kl_exceeds_the_threshold():
     torch.manual_seed(0)
-    vae = VAE(10, latent_dim=4, hidden_dim=6)
+    vae = VAE(VAESpec(10, latent_dim=4, hidden_dim=6))
     with torch.no_grad():
         for head in (vae.encoder.loc, vae.encoder.log_scale):  # dimensions 1 and 3: q(z_i | x) = N(0, 1) for every x
             head.weight[[1, 3]] = 0.0
@@ -48,7 +49,7 @@ def test_active_units_count_the_dimensions_whose_kl_exceeds_the_threshold():
 
 def test_kl_per_dimension_is_the_average_gaussian_kl():
     torch.manual_seed(1)
-    vae = VAE(10, latent_dim=3, hidden_dim=6)
+    vae = VAE(VAESpec(10, latent_dim=3, hidden_dim=6))
     x = torch.rand(50, 10)
     loc, scale = vae.encoder(x)
     expected = torch.distributions.kl_divergence(torch.distributions.Normal(loc, scale), torch.distributions.Normal(0.0, 1.0)).mean(0)
@@ -146,7 +147,7 @@ def test_drawn_code_pixels_match_scipy_at_a_point_posterior_and_sum_to_the_elbo(
     from pp_vae.vae import drawn_code_pixels
 
     torch.manual_seed(4)
-    vae = VAE(12, latent_dim=3, hidden_dim=8, likelihood="gaussian", sigma=0.3)
+    vae = VAE(VAESpec(12, latent_dim=3, hidden_dim=8, likelihood="gaussian", sigma=0.3))
     x = torch.rand(20, 12)
     torch.manual_seed(5)
     log_prob, squared = drawn_code_pixels(vae, x, num_samples=4000)
@@ -165,8 +166,8 @@ def test_drawn_code_pixels_match_scipy_at_a_point_posterior_and_sum_to_the_elbo(
 
 def test_fitting_local_gaussians_leaves_a_decoder_frozen_on_purpose_frozen():
     torch.manual_seed(0)
-    vae = VAE(10, latent_dim=2, hidden_dim=6)
-    adopt_generative_model(vae, VAE(10, latent_dim=2, hidden_dim=6))  # the decoder frozen, the encoder trainable
+    vae = VAE(VAESpec(10, latent_dim=2, hidden_dim=6))
+    adopt_generative_model(vae, VAE(VAESpec(10, latent_dim=2, hidden_dim=6)))  # the decoder frozen, the encoder trainable
     flags = lambda: {name: p.requires_grad for name, p in vae.named_parameters()}  # noqa: E731
     before = flags()
     assert any(before.values()) and not all(before.values())

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from pp_vae.vae import BinaryVAE, StraightThroughBernoulli, TrainConfig, bernoulli_kl, build_vae, iwae_bound, train
+from pp_vae.vae import BinaryVAE, StraightThroughBernoulli, TrainConfig, VAESpec, bernoulli_kl, build_vae, iwae_bound, train
 
 
 def _small(bits=4):
@@ -76,7 +76,7 @@ def test_sampled_elbo_and_iwae_converge_to_the_enumerated_truths(images):
 
 def test_enumeration_is_refused_beyond_sixteen_bits(images):
     with pytest.raises(ValueError, match=r"enumerating 2\^17 codes is too many"):
-        BinaryVAE(16, latent_dim=17).exact_log_likelihood(images)
+        BinaryVAE(VAESpec(16, latent_dim=17)).exact_log_likelihood(images)
 
 
 @pytest.mark.slow

@@ -5,13 +5,13 @@ import pytest
 import torch
 from scipy import stats
 
-from pp_vae.vae import VAE, elbo_per_image, iwae_bound
+from pp_vae.vae import VAE, VAESpec, elbo_per_image, iwae_bound
 
 
 def _linear_gaussian_vae():
     """A VAE whose decoder is linear and likelihood Gaussian: p(x) = N(b, W W^T + sigma^2 I) exactly."""
     torch.manual_seed(0)
-    vae = VAE(4, latent_dim=2, hidden_dim=8, likelihood="gaussian", sigma=0.5)
+    vae = VAE(VAESpec(4, latent_dim=2, hidden_dim=8, likelihood="gaussian", sigma=0.5))
     vae.decoder.net = torch.nn.Linear(2, 4)
     return vae
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from pp_vae.files import WriteError
-from pp_vae.vae import CHECKPOINT, VAE, History, TrainConfig, load_checkpoint, save_checkpoint, train, vae_from_config
+from pp_vae.vae import CHECKPOINT, VAE, History, TrainConfig, VAESpec, load_checkpoint, save_checkpoint, train, vae_from_config
 
 
 def test_checkpoint_round_trip_and_resume_give_the_same_state(digits, tmp_path):
@@ -97,7 +97,7 @@ def test_ctrl_c_keeps_the_last_complete_checkpoint(digits, tmp_path, monkeypatch
 
 
 def test_a_checkpoint_loads_onto_the_device_asked_for(tmp_path):
-    vae = VAE(8, latent_dim=2, hidden_dim=4)
+    vae = VAE(VAESpec(8, latent_dim=2, hidden_dim=4))
     save_checkpoint(tmp_path / CHECKPOINT, vae, torch.optim.Adam(vae.parameters()), TrainConfig(), History())
     state = load_checkpoint(tmp_path / CHECKPOINT, device="meta")  # any device: a CUDA checkpoint resumes on a CPU
     assert all(t.device.type == "meta" for t in state["vae"].values())

@@ -3,15 +3,15 @@
 import pytest
 import torch
 
-from pp_vae.vae import IAFVAE, TrainConfig, train
+from pp_vae.vae import IAFVAE, TrainConfig, VAESpec, train
 
 
 def test_every_flow_layer_reads_the_dimensions_in_the_same_order():
-    vae = IAFVAE(16, latent_dim=4, hidden_dim=8, flows=3)
+    vae = IAFVAE(VAESpec(16, latent_dim=4, hidden_dim=8, flows=3))
     for flow in vae.flows:
         assert torch.equal(flow.nn.permutation, torch.arange(4)) and flow.kwargs == {"stable": True}
     with pytest.raises(ValueError, match="an IAF guide needs latent_dim >= 2"):
-        IAFVAE(4, latent_dim=1)
+        IAFVAE(VAESpec(4, latent_dim=1))
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ import torch
 from scipy import stats
 
 from pp_vae.data import load_digits
-from pp_vae.vae import LadderVAE, TrainConfig, elbo_per_image, iwae_bound, precision_weighted, train
+from pp_vae.vae import LadderVAE, TrainConfig, VAESpec, elbo_per_image, iwae_bound, precision_weighted, train
 
 
 def test_precision_weighting_is_the_normalised_product_of_gaussians():
@@ -19,7 +19,7 @@ def test_precision_weighting_is_the_normalised_product_of_gaussians():
 
 def test_the_code_is_both_layers_and_its_prior_runs_top_down():
     torch.manual_seed(0)
-    ladder = LadderVAE(20, latent_dim=3, hidden_dim=16, top_dim=2)
+    ladder = LadderVAE(VAESpec(20, latent_dim=3, hidden_dim=16, top_dim=2))
     assert ladder.code_dim == 5 and ladder.config()["top_dim"] == 2
     codes = ladder.prior_sample(20_000, torch.Generator().manual_seed(1))
     z2 = codes[:, 3:]

@@ -5,13 +5,13 @@ import pytest
 import torch
 from pyro.infer import TraceMeanField_ELBO
 
-from pp_vae.vae import VAE, Objective, TrainConfig, TrainingLoss
+from pp_vae.vae import VAE, Objective, TrainConfig, TrainingLoss, VAESpec
 
 
 def test_beta_multiplies_the_kl_term_and_the_model_is_untouched():
     torch.manual_seed(0)
     x = torch.rand(16, 12)
-    vae = VAE(12, latent_dim=3, hidden_dim=8)
+    vae = VAE(VAESpec(12, latent_dim=3, hidden_dim=8))
     loss = TrainingLoss(vae)
     values = {}
     for weight in (1.0, 3.0):
