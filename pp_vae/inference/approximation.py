@@ -38,6 +38,10 @@ LogDensityGrad = Callable[[np.ndarray], tuple[float, np.ndarray]]
 """A target: maps a point ``u`` of shape ``(d,)`` to ``(log p(u), grad log p(u))`` (``log p`` up to a constant)."""
 LogDensity = Callable[[np.ndarray], float]
 """A target's log density alone (no gradient), for the draws' importance weights."""
+LogDensityGradRows = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""A target's ``(log p, grad log p)`` at each row of an ``(n, d)`` array, served in one call."""
+LogDensityRows = Callable[[np.ndarray], np.ndarray]
+"""A target's ``log p`` at each row of an ``(n, d)`` array, served in one call."""
 LOG_2PI = float(np.log(2.0 * np.pi))
 
 
@@ -48,12 +52,29 @@ class Target:
     ``-inf``) comes back as ``(-inf, NaN gradient)``, so every algorithm treats failures alike.
     """
 
-    def __init__(self, logp_grad: LogDensityGrad, dim: int, logp: LogDensity | None = None) -> None:
+    def __init__(
+        self,
+        logp_grad: LogDensityGrad,
+        dim: int,
+        logp: LogDensity | None = None,
+        *,
+        grad_rows: LogDensityGradRows | None = None,
+        logp_rows: LogDensityRows | None = None,
+    ) -> None:
         self._logp_grad = logp_grad
         self._logp = logp
+        self._grad_rows = grad_rows
+        self._logp_rows = logp_rows
         self.dim = int(dim)
         self.gradient_evaluations = 0
         self.density_evaluations = 0
+
+    @classmethod
+    def of_density(cls, density: StanDensity) -> Target:
+        """A Stan program's density, its rows served by the compiled module in one loop (:meth:`StanDensity.log_prob_grad_rows`)."""
+        return cls(
+            density.log_prob_grad, density.dim, density.log_prob, grad_rows=density.log_prob_grad_rows, logp_rows=density.log_prob_rows
+        )
 
     def __call__(self, u: np.ndarray) -> tuple[float, np.ndarray]:
         """``(log p(u), grad log p(u))``: one gradient evaluation."""
@@ -75,6 +96,12 @@ class Target:
     def batch(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Log densities ``(n,)`` and gradients ``(n, d)`` at the rows of ``points``."""
         points = np.atleast_2d(points)
+        if self._grad_rows is not None:
+            self.gradient_evaluations += len(points)
+            values, gradients = self._grad_rows(points)
+            bad = ~np.isfinite(values) | ~np.isfinite(gradients).all(axis=1)
+            values[bad], gradients[bad] = -np.inf, np.nan
+            return values, gradients
         values, gradients = np.empty(len(points)), np.empty((len(points), self.dim))
         for i, point in enumerate(points):
             values[i], gradients[i] = self(point)
@@ -82,6 +109,11 @@ class Target:
 
     def log_probs(self, points: np.ndarray) -> np.ndarray:
         """Log densities ``(n,)`` at the rows of ``points`` (no gradients)."""
+        if self._logp_rows is not None:
+            self.density_evaluations += len(np.atleast_2d(points))
+            values = self._logp_rows(np.atleast_2d(points))
+            values[~np.isfinite(values)] = -np.inf
+            return values
         return np.array([self.log_prob(point) for point in np.atleast_2d(points)])
 
 
@@ -204,7 +236,7 @@ def fit_stan(
     program = model if isinstance(model, StanProgram) else load_program(model)
     density = StanDensity.of(program, check_data(program, data, extra_fields=extra_fields), seed=seed)
     start = time.perf_counter()
-    target = Target(density.log_prob_grad, density.dim, density.log_prob)
+    target = Target.of_density(density)
     rng = np.random.default_rng(seed)
     initial, _, _ = random_initial(target, rng)
     approximation = algorithm(target, initial, rng)

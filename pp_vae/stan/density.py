@@ -124,6 +124,38 @@ class StanDensity:
             return -np.inf, np.full(self.dim, np.nan)
         return value, gradient
 
+    def log_prob_grad_rows(self, points: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """Log densities ``(n,)`` and gradients ``(n, dim)`` at the rows of ``points``, the module called in one loop.
+
+        What :meth:`log_prob_grad` gives row by row (a domain error: ``-inf`` and a NaN gradient), without its
+        per-row conversions: a flow's step asks for 16 rows, and those conversions were a third of their cost.
+        """
+        rows = _rows(points, self.dim)
+        values, gradients = np.full(len(rows), -np.inf), np.full((len(rows), self.dim), np.nan)
+        log_prob, log_prob_grad, data = self._module.log_prob, self._module.log_prob_grad, self._data
+        for i, row in enumerate(rows.tolist()):
+            try:
+                value, gradient = log_prob(data, row, True), log_prob_grad(data, row, True)
+            except (RuntimeError, ValueError):  # a domain error, as in log_prob_grad
+                continue
+            values[i], gradients[i] = value, gradient
+        self.gradient_evaluations += len(rows)
+        self.density_evaluations += len(rows)
+        return values, gradients
+
+    def log_prob_rows(self, points: ArrayLike) -> np.ndarray:
+        """Log densities ``(n,)`` at the rows of ``points`` (``-inf`` outside the support), the module called in one loop."""
+        rows = _rows(points, self.dim)
+        values = np.full(len(rows), -np.inf)
+        log_prob, data = self._module.log_prob, self._data
+        for i, row in enumerate(rows.tolist()):
+            try:
+                values[i] = log_prob(data, row, True)
+            except (RuntimeError, ValueError):
+                continue
+        self.density_evaluations += len(rows)
+        return values
+
     def constrain(self, u: ArrayLike, include_tparams: bool = True, include_gqs: bool = False) -> np.ndarray:
         """Stan's constrained parameters (and transformed parameters) at ``u``, in the order of :attr:`names`."""
         return np.asarray(self._module.write_array(self._data, _point(u, self.dim), include_tparams, include_gqs), dtype=float)
@@ -146,6 +178,13 @@ class StanDensity:
         """The unconstrained point of Stan's constrained parameter values (name -> value, as Stan's JSON inits)."""
         values = {k: np.asarray(v).tolist() for k, v in constrained.items()}
         return np.asarray(self._module.transform_inits(self._data, values), dtype=float)
+
+
+def _rows(points: ArrayLike, dim: int) -> np.ndarray:
+    rows = np.atleast_2d(np.asarray(points, dtype=float))
+    if rows.ndim != 2 or rows.shape[1] != dim:
+        raise ValueError(f"the unconstrained points must be rows of {dim} entries, got an array of shape {rows.shape}")
+    return rows
 
 
 def _point(u: ArrayLike, dim: int) -> list[float]:

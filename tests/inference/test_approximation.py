@@ -23,6 +23,19 @@ def test_a_target_counts_gradients_and_densities_apart_and_reports_failures_alik
         as_initial([1.0, np.inf])
 
 
+def test_rows_served_in_one_call_are_counted_and_cleaned_as_single_calls_are():
+    def rows(points):  # the second row's gradient is broken: the row must come back as a failure
+        gradients = -2 * points
+        gradients[1, 0] = np.nan
+        return -(points**2).sum(axis=1), gradients
+
+    target = Target(lambda u: (float(-u @ u), -2 * u), 2, grad_rows=rows, logp_rows=lambda p: np.array([-1.0, np.nan]))
+    values, gradients = target.batch(np.ones((2, 2)))
+    assert values[0] == -2.0 and values[1] == -np.inf and np.all(np.isnan(gradients[1])) and np.all(gradients[0] == -2.0)
+    np.testing.assert_array_equal(target.log_probs(np.ones((2, 2))), [-1.0, -np.inf])
+    assert (target.gradient_evaluations, target.density_evaluations) == (2, 2)
+
+
 @pytest.mark.slow
 def test_every_constrained_type_comes_back_constrained_under_stans_names():
     fit = fit_laplace(CONSTRAINED_TYPES, {}, draws=500, seed=1)

@@ -64,6 +64,20 @@ def test_the_gradient_matches_finite_differences_and_calls_are_counted(density):
     np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-5)
 
 
+def test_rows_give_what_single_calls_give_outside_the_support_included(density):
+    rows = np.random.default_rng(2).normal(size=(5, density.dim))
+    rows[3] = 1e3  # exp(1e3) overflows inside Stan's transforms: outside what the density can score
+    single = [density.log_prob_grad(row) for row in rows]
+    before = (density.gradient_evaluations, density.density_evaluations)
+    values, gradients = density.log_prob_grad_rows(rows)
+    assert (density.gradient_evaluations, density.density_evaluations) == (before[0] + 5, before[1] + 5)
+    np.testing.assert_array_equal(values, [value for value, _ in single])
+    np.testing.assert_array_equal(gradients, np.array([gradient for _, gradient in single]))
+    np.testing.assert_array_equal(density.log_prob_rows(rows), [density.log_prob(row) for row in rows])
+    with pytest.raises(ValueError, match=r"rows of 11 entries, got an array of shape \(2, 3\)"):
+        density.log_prob_rows(np.zeros((2, 3)))
+
+
 def test_a_program_without_parameters_is_refused():
     program = load_program("data { real x; } generated quantities { real y = x; }")
     with pytest.raises(ValueError, match="declares no parameters: there is nothing to infer"):
