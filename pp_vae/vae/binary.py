@@ -22,12 +22,10 @@ import pyro
 import pyro.distributions as dist
 import torch
 from pyro.distributions import RelaxedBernoulliStraightThrough
-from pyro.infer import Trace_ELBO, TraceMeanField_ELBO
 from torch.distributions import Distribution
 
-from pp_vae.vae.family import VAEFamily, standard_normal
-from pp_vae.vae.networks import make_decoder, make_encoder
-from pp_vae.vae.spec import VAESpec
+from pp_vae.vae.family import standard_normal
+from pp_vae.vae.gaussian import VAE
 
 TEMPERATURE = 0.5
 """The relaxation's temperature: it shapes the straight-through gradient only, never the bits drawn."""
@@ -58,21 +56,14 @@ def bernoulli_kl(logits: torch.Tensor) -> torch.Tensor:
     return math.log(2) - entropy
 
 
-class BinaryVAE(VAEFamily):
-    """A VAE with ``latent_dim`` Bernoulli bits as its code (see :class:`~pp_vae.vae.family.VAEFamily`)."""
+class BinaryVAE(VAE):
+    """The VAE with ``latent_dim`` Bernoulli bits as its code: its networks, guide and decoding, another prior and ``q``.
+
+    The encoder's loc head gives the bits' logits; ``guide`` (the :class:`~pp_vae.vae.gaussian.VAE`'s) draws ``z`` from
+    :meth:`posterior`, here straight-through bits, and ``TraceMeanField_ELBO`` takes their KL in closed form.
+    """
 
     kind = "binary"
-
-    def __init__(self, spec: VAESpec) -> None:
-        super().__init__(spec)
-        self.encoder = make_encoder(
-            spec.arch, spec.input_dim, spec.hidden_dim, spec.latent_dim, spec.image_shape
-        )  # its loc head gives the logits
-        self.decoder = make_decoder(spec.arch, spec.latent_dim, spec.hidden_dim, spec.input_dim, spec.image_shape)
-
-    @property
-    def code_dim(self) -> int:
-        return self.latent_dim
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Each image's bit logits, shape ``(n, latent_dim)``."""
@@ -86,17 +77,8 @@ class BinaryVAE(VAEFamily):
             z = pyro.sample("z", dist.Bernoulli(x.new_full((self.latent_dim,), 0.5)).to_event(1))
             pyro.sample("x", self.likelihood.distribution(self.decoder(z), x), obs=self.likelihood.observed(x))
 
-    def guide(self, x: torch.Tensor) -> None:
-        """``q(z | x)``: independent bits, drawn straight-through so SVI can differentiate the reconstruction."""
-        pyro.module("encoder", self.encoder)
-        with pyro.plate("data", x.shape[0], device=x.device):
-            pyro.sample("z", self.posterior(x))
-
-    def elbo_estimator(self) -> Trace_ELBO:
-        """``TraceMeanField_ELBO``: the bits' KL to the prior in closed form, the reconstruction by straight-through draws."""
-        return TraceMeanField_ELBO()
-
     def posterior(self, x: torch.Tensor) -> Distribution:
+        """``q(z | x)``: independent bits, drawn straight-through so SVI can differentiate the reconstruction."""
         return StraightThroughBernoulli(logits=self.logits(x)).to_event(1)
 
     def log_joint(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -118,10 +100,6 @@ class BinaryVAE(VAEFamily):
 
     def prior_sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return (standard_normal((n, self.latent_dim), generator, self.device) > 0).float()  # a fair coin per bit
-
-    @torch.no_grad()
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.likelihood.mean(self.decoder(z))
 
     # -- exact answers by enumerating the 2^d codes ---------------------------------------------------
 

@@ -43,13 +43,13 @@ class VAE(VAEFamily):
             pyro.sample("x", self.likelihood.distribution(self.decoder(z), x), obs=self.likelihood.observed(x))
 
     def guide(self, x: torch.Tensor) -> None:
-        """``q(z | x) = N(z; encoder(x))``: amortised, one network for every image."""
+        """``q(z | x)``, :meth:`posterior`'s ``N(z; encoder(x))``: amortised, one network for every image."""
         pyro.module("encoder", self.encoder)
         with pyro.plate("data", x.shape[0], device=x.device):
             pyro.sample("z", self.posterior(x))
 
     def elbo_estimator(self) -> Trace_ELBO:
-        """``TraceMeanField_ELBO``: the KL of the Gaussian guide to the prior in closed form."""
+        """``TraceMeanField_ELBO``: the KL of the guide to the prior in closed form (Gaussian here; bits in ``BinaryVAE``)."""
         return TraceMeanField_ELBO()
 
     def posterior(self, x: torch.Tensor) -> Distribution:
