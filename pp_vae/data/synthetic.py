@@ -37,3 +37,23 @@ def logistic_regression_data(
 def without_truth(data: dict[str, Any]) -> dict[str, Any]:
     """``data`` without the ``true_*`` keys that record a simulation's truth."""
     return {k: v for k, v in data.items() if not k.startswith("true_")}
+
+
+def gaussian_with_spectrum(eigenvalues: Any, n: int, seed: int | None = 0) -> np.ndarray:
+    """``n`` rows in ``D = len(eigenvalues)`` dimensions whose sample covariance (divisor ``n``) has exactly these eigenvalues.
+
+    Gaussian draws, centred and whitened to an identity sample covariance, scaled by ``sqrt(eigenvalues)`` and turned
+    by a random rotation: data whose spectrum, the truth a PPCA or linear-VAE fit is checked against, is known exactly.
+    """
+    values = finite_vector("eigenvalues", eigenvalues)
+    if (values <= 0).any():
+        raise ValueError(f"eigenvalues must be positive, got {values[values <= 0][0].item()!r}")
+    if integer_at_least("n", n) <= values.size:
+        raise ValueError(f"n must exceed the {values.size} dimensions to whiten the draws, got {n}")
+    rng = np.random.default_rng(seed)
+    draws = rng.standard_normal((n, values.size))
+    draws -= draws.mean(0)
+    root = np.linalg.cholesky(draws.T @ draws / n)
+    white = np.linalg.solve(root, draws.T).T
+    rotation, _ = np.linalg.qr(rng.standard_normal((values.size, values.size)))
+    return (white * np.sqrt(values)) @ rotation.T
