@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from pp_vae.vae.family import VAEFamily
 
 LOG_2PI = math.log(2 * math.pi)
-CHUNK_ELEMENTS = 2**24
+CHUNK_ELEMENTS = 2**22
 """Codes are scored against all ``N`` components in chunks of about this many (code, component) pairs."""
 
 

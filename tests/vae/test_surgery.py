@@ -1,6 +1,7 @@
 """ELBO surgery against closed forms (one image, identical or far-apart encoders), 1-D quadrature, and the identity."""
 
 import math
+from dataclasses import astuple
 
 import numpy as np
 import pytest
@@ -118,3 +119,13 @@ def test_a_vae_is_cut_from_its_own_encoder():
 def test_bad_input_is_named(loc, scale, draws, message):
     with pytest.raises(ValueError, match=message):
         elbo_surgery(loc, scale, draws_per_image=draws)
+
+
+def test_chunking_does_not_change_the_estimate(monkeypatch):
+    from pp_vae.vae import surgery
+
+    rng = np.random.default_rng(6)
+    loc, scale = rng.normal(size=(30, 3)), rng.uniform(0.3, 1.0, size=(30, 3))
+    whole = elbo_surgery(loc, scale, draws_per_image=5, seed=4)
+    monkeypatch.setattr(surgery, "CHUNK_ELEMENTS", 100)  # three codes at a time
+    np.testing.assert_allclose(astuple(elbo_surgery(loc, scale, draws_per_image=5, seed=4)), astuple(whole), rtol=1e-12)
