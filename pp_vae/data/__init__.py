@@ -5,7 +5,7 @@ from pp_vae._lazy import attach
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
-        "synthetic": ["logistic_regression_data", "without_truth"],
+        "synthetic": ["logistic_regression_data", "without_truth", "gaussian_with_spectrum", "spectrum_data"],
         "images": [
             "ImageData",
             "IDX_FILES",

@@ -95,7 +95,8 @@ def check_pixels(name: str, images: np.ndarray, low: float | None = None, high: 
             raise ValueError(f"{name}: pixel {bad[0]} is {flat[bad[0]]}, outside [{low:g}, {high:g}]{why}")
 
 
-def _tensor_data(name: str, x_train: Any, y_train: Any, x_test: Any, y_test: Any, shape: tuple[int, int], levels: int | None) -> ImageData:
+def tensor_data(name: str, x_train: Any, y_train: Any, x_test: Any, y_test: Any, shape: tuple[int, int], levels: int | None) -> ImageData:
+    """:class:`ImageData` from arrays: images as float32 tensors, labels as int64."""
     import torch
 
     as_float = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32))  # noqa: E731
@@ -117,7 +118,7 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0) -> ImageData:
     order = np.random.default_rng(seed).permutation(len(x))
     n_test = int(round(test_fraction * len(x)))
     test, train = order[:n_test], order[n_test:]
-    return _tensor_data("digits", x[train], y[train], x[test], y[test], (8, 8), levels=16)
+    return tensor_data("digits", x[train], y[train], x[test], y[test], (8, 8), levels=16)
 
 
 MNIST5K_TEST_PER_CLASS = 100
@@ -153,7 +154,7 @@ def load_mnist5k(test_per_class: int = MNIST5K_TEST_PER_CLASS, seed: int = 0) ->
     # the file is sorted by class: both splits are shuffled, so any first N images hold every class
     test, train = rng.permutation(test), rng.permutation(np.setdiff1d(np.arange(len(labels)), test))
     x = images / 255.0
-    return _tensor_data("mnist5k", x[train], labels[train], x[test], labels[test], (28, 28), levels=255)
+    return tensor_data("mnist5k", x[train], labels[train], x[test], labels[test], (28, 28), levels=255)
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -217,4 +218,4 @@ def load_mnist(directory: str | Path, test_only: bool = False) -> ImageData:
         raise ValueError(f"{directory}: the training images ({train_kind}) and the test images ({kind}) differ in size or type")
     rows, cols = (int(n) for n in kind.split(":")[0].split("x"))
     levels = 255 if kind.endswith("u1") else None
-    return _tensor_data(f"mnist:{directory}", x_train, y_train, x_test, y_test, (rows, cols), levels)
+    return tensor_data(f"mnist:{directory}", x_train, y_train, x_test, y_test, (rows, cols), levels)

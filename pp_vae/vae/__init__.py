@@ -98,5 +98,7 @@ __getattr__, __dir__, __all__ = attach(
             "bootstrap_auroc_difference",
         ],
         "two_sample": ["TwoSampleResult", "vae_two_sample_test"],
+        "surgery": ["Surgery", "elbo_surgery", "elbo_surgery_of"],
+        "collapse_rule": ["covariance_spectrum", "predicted_active", "predicted_kl", "fixed_noise_ppca"],
     },
 )

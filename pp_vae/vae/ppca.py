@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 from scipy import linalg, special
 
-from pp_vae.validation import integer_at_least
+from pp_vae.validation import integer_at_least, positive_scalar
 
 if TYPE_CHECKING:
     from pp_vae.vae.family import VAEFamily
@@ -189,27 +189,29 @@ class EMFit(NamedTuple):
     log_likelihood: np.ndarray
 
 
-def fit_ppca_em(x: Any, latent_dim: int, iterations: int = 200, seed: int = 0) -> EMFit:
+def fit_ppca_em(x: Any, latent_dim: int, iterations: int = 200, seed: int = 0, noise_variance: float | None = None) -> EMFit:
     """PPCA by exact EM from a random start (Tipping and Bishop 1999, eqs. 29-30, in the data covariance ``S``).
 
     E-step: the exact posterior ``p(z | x)`` of every image under the current ``(W, sigma^2)``; M-step:
     ``W <- S W (sigma^2 I + M^-1 W^T S W)^-1`` and ``sigma^2 <- tr(S - S W M^-1 W_new^T) / D``. Each
     iteration cannot lower the likelihood (the ELBO with the exact posterior touches ``log p(x)``).
+    With ``noise_variance`` given, ``sigma^2`` is held there and only ``W`` is updated (the collapse rule's setting).
     """
     x = _images("x", x)
     q = _latent_dim(x, latent_dim)
     integer_at_least("iterations", iterations)
+    fixed = None if noise_variance is None else positive_scalar("noise_variance", noise_variance)
     n, d = x.shape
     mean = x.mean(0)
     s = np.cov(x, rowvar=False, bias=True)
     rng = np.random.default_rng(seed)
-    weight, noise = rng.standard_normal((d, q)) * np.sqrt(np.trace(s) / d), float(np.trace(s) / d)
+    weight, noise = rng.standard_normal((d, q)) * np.sqrt(np.trace(s) / d), float(np.trace(s) / d) if fixed is None else fixed
     history = []
     for _ in range(iterations):
         m_inv = linalg.inv(weight.T @ weight + noise * np.eye(q))
         sw = s @ weight
         new_weight = sw @ linalg.inv(noise * np.eye(q) + m_inv @ weight.T @ sw)
-        noise = float(np.trace(s - sw @ m_inv @ new_weight.T) / d)
+        noise = float(np.trace(s - sw @ m_inv @ new_weight.T) / d) if fixed is None else fixed
         weight = new_weight
         history.append(LinearGaussian(weight, mean, noise).log_marginal(x).mean())
     return EMFit(LinearGaussian(weight, mean, noise), np.array(history))
