@@ -72,7 +72,7 @@ def test_ladder_labels_a_psis_resampled_method():
         ]
     )
     cost = plots.ladder(table).axes[2]
-    assert [t.get_text() for t in cost.get_xticklabels()] == ["fullrank\nk-hat 0.40", "pathfinder\n(PSIS-resampled)\nk-hat 0.30"]
+    assert [t.get_text() for t in cost.get_xticklabels()] == ["fullrank\nk-hat 0.40", "pathfinder\n(resampled)\nk-hat 0.30"]
 
 
 def test_pair_panels_draw_each_method_over_the_reference():
