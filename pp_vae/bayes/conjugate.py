@@ -8,7 +8,8 @@ Two models, each a small immutable object holding its prior:
 
 Both offer ``posterior(data)``, ``posterior_predictive(data)`` (the distribution of one new
 observation), ``update(data)`` (the posterior as a new prior, so sequential updating can be
-compared with batch updating), ``log_evidence(data)`` and seeded ``replicate(...)``.
+compared with batch updating), ``log_evidence(data)`` and seeded ``replicate(...)``; the Normal model also
+its prior predictive (``prior_predictive``, ``prior_predictive_mean``, ``replicate_prior``) for a prior predictive check.
 """
 
 from __future__ import annotations
@@ -45,10 +46,10 @@ class ContinuousDistribution(FrozenDistribution, Protocol):
 
 
 class Replications(NamedTuple):
-    """Posterior replications: a parameter drawn from the posterior, then a dataset drawn given it."""
+    """Replications: a parameter drawn from the posterior (or, for a prior predictive check, the prior), then a dataset given it."""
 
     parameters: np.ndarray
-    """One posterior draw per replication, shape ``(n_replications,)``."""
+    """One parameter draw per replication, shape ``(n_replications,)``."""
     datasets: np.ndarray
     """One replicated dataset per row, shape ``(n_replications, size)``."""
 
@@ -168,6 +169,28 @@ class NormalKnownVariance:
             total += float(model.posterior_predictive([]).logpdf(value))
             model = model.update([value])
         return total
+
+    def prior_predictive(self, n_obs: int) -> Any:
+        """Joint distribution of ``n_obs`` observations before any data: a frozen ``scipy.stats.multivariate_normal``.
+
+        Its mean is ``prior_mean`` and its covariance ``noise_sd^2 I + prior_sd^2``: the observations share ``mu``, so every
+        pair covaries by ``prior_sd^2``.
+        """
+        n = integer_at_least("n_obs", n_obs)
+        covariance = self.noise_sd**2 * np.eye(n) + self.prior_sd**2
+        return stats.multivariate_normal(np.full(n, self.prior_mean), covariance)
+
+    def prior_predictive_mean(self, n_obs: int) -> ContinuousDistribution:
+        """The sample mean of ``n_obs`` prior-predictive observations: ``Normal(prior_mean, sqrt(prior_sd^2 + noise_sd^2 / n))``."""
+        n = integer_at_least("n_obs", n_obs)
+        return stats.norm(self.prior_mean, np.sqrt(self.prior_sd**2 + self.noise_sd**2 / n))
+
+    def replicate_prior(self, n_obs: int, n_replications: int = 1000, seed: SeedLike = None) -> Replications:
+        """Prior predictive replications: draw ``mu`` from the prior, then a dataset of ``n_obs`` observations given it."""
+        n, size = _replication_shape(n_replications, integer_at_least("n_obs", n_obs), 1)
+        rng = _rng(seed)
+        mu = self.prior().rvs(size=n, random_state=rng)
+        return Replications(mu, rng.normal(mu[:, None], self.noise_sd, size=(n, size)))
 
     def replicate(self, data: Any, n_replications: int = 1000, size: int | None = None, seed: SeedLike = None) -> Replications:
         """Draw ``mu`` from the posterior, then a dataset of ``size`` observations (default: as many as observed)."""

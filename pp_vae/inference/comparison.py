@@ -218,7 +218,8 @@ class Comparison:
 
         Mean, sd, 5/95% quantiles; against NUTS (when run): the mean's error in NUTS sds, the sd ratio, the
         share of NUTS draws inside the method's 90% interval; wall-clock, gradient evaluations, ESS/s,
-        k-hat; an ``exact`` row where a closed form exists, and a ``<method>+psis`` row per PSIS-corrected method.
+        k-hat, ``psis_resampled`` (the draws are importance-resampled, as multi-path Pathfinder's are); an ``exact``
+        row where a closed form exists, and a ``<method>+psis`` row per PSIS-corrected method.
         """
         import pandas as pd
 
@@ -245,6 +246,7 @@ class Comparison:
                     "gradient_evaluations": meta.gradient_evaluations,
                     "ess_per_second": s["ess_bulk"] / meta.seconds if meta.seconds else None,
                     "khat": meta.khat,
+                    "psis_resampled": meta.psis_resampled,
                 }
                 if nuts_draws is not None and m != "nuts":
                     ref = summaries["nuts"].loc[p]

@@ -7,7 +7,7 @@ calls of the target (``draws_per_step``, 8 by default: an eighth of one draw's g
 batched update, so a step costs the target's calls plus tens of microseconds, not Pyro's per-step
 tracing. Each family is a :class:`GaussianVI` (its start, one ``step``, ``sample``); the loop, the ELBO windows,
 the step halving and the stopping rules below are the shared driver's (:mod:`~pp_vae.inference.vi_driver`),
-so a fit can be stepped by hand or resumed. The families:
+so a fit can be stepped by hand or resumed, and :func:`vi_path` records ``q`` along the way. The families:
 
 ``"meanfield"``  ``Sigma = diag(sigma^2)``;
 ``"fullrank"``   ``Sigma = L L^T``, ``L`` lower triangular with a positive diagonal;
@@ -61,9 +61,10 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 import numpy as np
 
@@ -378,6 +379,39 @@ class GaussianVI:
         mu_y, factor_y = self.q.moments(parameters)[0], self.q.factor(parameters)
         factor_u = factor_y * self.c[:, None] if self.diagonal else self.c @ factor_y
         return self.centre + (mu_y * self.c if self.diagonal else self.c @ mu_y), factor_u @ factor_u.T
+
+
+class PathPoint(NamedTuple):
+    """Where a Gaussian VI run stood after ``steps`` steps: its ``q``'s means and sds on ``u``'s scale, gradients spent so far."""
+
+    steps: int
+    gradients: int
+    mean: np.ndarray
+    sd: np.ndarray
+    converged: bool
+
+
+def vi_path(q: GaussianVI, checkpoints: Sequence[int], rule: StoppingRule | None = None, eval_every: int = 25) -> list[PathPoint]:
+    """Run ``q`` from its start, recording its means and sds at the start and after each of ``checkpoints`` steps.
+
+    The run is :func:`~pp_vae.inference.vi_driver.run_vi`'s, resumed at each checkpoint, so it ends where one
+    uninterrupted run with ``rule`` (default: :func:`fit_gaussian_vi`'s) ends; it stops early when the rule stops it.
+    At a window's end the moments are those of the Polyak average the fit would report.
+    """
+    rule = ParameterChange(0.03, MIN_HALVINGS) if rule is None else rule
+    state = VIState.start(q, integer_at_least("eval_every", eval_every))
+
+    def point() -> PathPoint:
+        mean, covariance = q.mean_and_covariance(state.final_parameters(q.parameters()))
+        return PathPoint(state.steps, q.target.gradient_evaluations, mean, np.sqrt(np.diag(covariance)), state.converged)
+
+    path = [point()]
+    for checkpoint in sorted(integer_at_least("checkpoint", c) for c in checkpoints):
+        if state.converged:
+            break
+        state = run_vi(q, rule, state, max_steps=checkpoint)
+        path.append(point())
+    return path
 
 
 def default_rank(dim: int) -> int:

@@ -7,13 +7,16 @@ importance sampling from ``q``, and so ``q`` itself, can be trusted, and the smo
 importance sampling*, JMLR 25). With ``S`` draws, estimates are reliable below
 ``min(1 - 1/log10(S), 0.7)`` (:func:`khat_threshold`).
 
-* :func:`pareto_khat`, :func:`khat_threshold`, :func:`khat_reading` -- grade;
+* :func:`pareto_khat`, :func:`khat_threshold`, :func:`khat_reading` -- grade; :func:`khat_over_draws` -- the grade's own
+  spread on one fixed ``q``, over fresh sets of draws;
 * :func:`psis_smooth`, :func:`psis_resample_indices` -- the smoothed weights, and draws resampled by them.
 
 These work on arrays; :func:`~pp_vae.inference.result.psis_resample` applies them to a result (PSIS's correction).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -79,3 +82,21 @@ def khat_reading(khat: float, draws: int | None = None) -> str:
     if khat <= limit:
         return f"k-hat {khat:.2f} in 0.5-{limit:.2f}: usable, but q is off in the tails"
     return f"k-hat {khat:.2f} > {limit:.2f}: unreliable, q misses a part of the posterior that matters"
+
+
+def khat_over_draws(
+    sample: Callable[[int], tuple[np.ndarray, np.ndarray]], log_p: Callable[[np.ndarray], np.ndarray], draws: int, repeats: int
+) -> np.ndarray:
+    """k-hat of one fixed ``q`` over ``repeats`` fresh sets of ``draws`` draws: how much of a k-hat is the estimate's own noise.
+
+    ``sample(n)`` returns ``n`` draws of ``q`` (rows) and their ``log q``; ``log_p(draws)`` the target's log density at
+    each row (up to a constant). ``q`` is not refitted between sets, so the spread is PSIS's alone.
+    """
+    from pp_vae.validation import integer_at_least
+
+    integer_at_least("draws", draws, low=20)
+    khats = np.empty(integer_at_least("repeats", repeats))
+    for i in range(khats.size):
+        points, log_q = sample(draws)
+        khats[i] = pareto_khat(np.asarray(log_p(points), dtype=float) - np.asarray(log_q, dtype=float))
+    return khats

@@ -3,6 +3,8 @@
 * :func:`run_svi` -- maximise the ELBO: fresh param store, seed, progress bar with the running ELBO.
 * :func:`guide_draws` -- draws from a guide with each draw's ``log p(z, y)`` and ``log q(z)``, vectorised.
 * :func:`guide_log_weights` -- ``log p(z, y) - log q(z)`` for draws ``z ~ q``: each averages to the ELBO.
+* :func:`subsampled_log_likelihoods` -- a mini-batch's log-likelihood scaled by ``N / B``, many times over, beside the
+  whole sum it estimates (what makes SVI on mini-batches unbiased);
 * :func:`frozen` -- a module's parameters held fixed while a block runs (a guide fitted to a fixed model, NUTS on
   a fixed decoder's latent), each parameter's own ``requires_grad`` restored after.
 """
@@ -64,6 +66,30 @@ def run_svi(
             if step % 50 == 49 or step == steps - 1:
                 bar.set_postfix(elbo=f"{elbo[max(0, step - 49) : step + 1].mean():.3f}")
     return elbo
+
+
+def subsampled_log_likelihoods(
+    model: Callable[..., Any], data: Any, latent: dict[str, Any], subsample_size: int, repeats: int, seed: int = 0, site: str = "y"
+) -> tuple[float, np.ndarray]:
+    """The log-likelihood of ``site`` over every row at fixed ``latent`` values, and ``repeats`` mini-batch estimates of it.
+
+    ``model(data, subsample_size=...)`` draws a random mini-batch of ``subsample_size`` rows in its plate and scales their
+    log-likelihood by ``N / subsample_size`` (Pyro's subsampled plate); the estimates average to the whole sum.
+    """
+    integer_at_least("subsample_size", subsample_size)
+    integer_at_least("repeats", repeats)
+    values = {name: torch.as_tensor(value, dtype=torch.get_default_dtype()) for name, value in latent.items()}
+    conditioned = poutine.condition(model, data=values)
+
+    def log_likelihood(size: int | None) -> float:
+        trace = poutine.trace(conditioned).get_trace(data, subsample_size=size)
+        trace.compute_log_prob()
+        return float(trace.nodes[site]["log_prob_sum"])
+
+    pyro.set_rng_seed(seed)
+    with torch.no_grad():
+        full = log_likelihood(None)
+        return full, np.array([log_likelihood(subsample_size) for _ in range(repeats)])
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from pp_vae.bayes.conjugate import BetaBernoulli, Coverage, NormalKnownVariance, Replications
+from pp_vae.bayes.conjugate import BetaBernoulli, ContinuousDistribution, Coverage, NormalKnownVariance, Replications
 from pp_vae.bayes.information import Unit, binary_entropy
 from pp_vae.bayes.normal_inverse_gamma import IntervalCoverage, NormalInverseGamma, frequentist_predictive, plug_in_predictive
 
@@ -69,17 +69,28 @@ def shrinkage(model: NormalKnownVariance, sample_mean: float, ns: Sequence[int])
     return fig
 
 
-def replication_check(replications: Replications, observed: Any, statistic: Callable[[np.ndarray], float], name: str) -> Figure:
-    """Histogram of a statistic over replicated datasets, with the observed value marked."""
+def replication_check(
+    replications: Replications,
+    observed: Any,
+    statistic: Callable[[np.ndarray], float],
+    name: str,
+    title: str = "Posterior predictive check",
+    exact: ContinuousDistribution | None = None,
+) -> Figure:
+    """Histogram of a statistic over replicated datasets, with the observed value marked (and the statistic's exact density, if given)."""
     values = np.array([statistic(d) for d in replications.datasets])
     observed_value = statistic(np.asarray(observed))
     p_value = float(np.mean(values >= observed_value))
     fig, ax = plt.subplots(figsize=(5.5, 3.3))
     bins: Any = np.arange(values.min(), values.max() + 2) - 0.5 if np.allclose(values, np.round(values)) else 40
-    ax.hist(values, bins=bins, color="C0", alpha=0.7, label="replications")
+    counts, edges, _ = ax.hist(values, bins=bins, color="C0", alpha=0.7, label="replications")
+    if exact is not None:
+        grid = np.linspace(min(edges[0], observed_value), max(edges[-1], observed_value), 400)
+        ax.plot(grid, exact.pdf(grid) * values.size * np.diff(edges).mean(), color="k", lw=1.2, label="exact distribution")
+        ax.set_ylim(0, 1.5 * float(np.max(counts)))  # headroom for the legend above the bell
     ax.axvline(observed_value, color="C3", lw=2, label=f"observed (P(rep >= obs) = {p_value:.2f})")
-    ax.set(xlabel=name, ylabel="replications", title=f"Posterior predictive check: {name}")
-    ax.legend(frameon=False, fontsize="small")
+    ax.set(xlabel=name, ylabel="replications", title=f"{title}: {name}")
+    ax.legend(frameon=False, fontsize="small", loc="best" if exact is None else "upper left")
     fig.tight_layout()
     return fig
 

@@ -107,7 +107,8 @@ def scaling(sizes: dict[str, tuple[Sequence[int], Sequence[float]]]) -> Figure:
 def ladder(table: pd.DataFrame, title: str = "The ladder of approximations against NUTS") -> Figure:
     """Per method: each parameter's sd ratio to NUTS, its mean error in NUTS sds, and the gradient evaluations it cost.
 
-    ``table`` is :meth:`pp_vae.inference.Comparison.tidy`'s, with NUTS among the methods; k-hat is written under each method.
+    ``table`` is :meth:`pp_vae.inference.Comparison.tidy`'s, with NUTS among the methods; k-hat is written under each method,
+    and "(resampled)" under a method whose draws are PSIS-resampled (multi-path Pathfinder's), since the others' are not.
     """
     rows = table[~table.method.isin(["nuts", "exact"])]
     methods = list(dict.fromkeys(rows.method))
@@ -137,7 +138,9 @@ def ladder(table: pd.DataFrame, title: str = "The ladder of approximations again
     axes[2].set(ylabel="log-density gradients", title="cost", yscale="log")
     axes[2].legend(frameon=False, fontsize="small")
     khats = {m: rows[rows.method == m].khat.iloc[0] for m in methods}
-    labels = [f"{m}\nk-hat {khats[m]:.2f}" if khats[m] is not None and np.isfinite(khats[m]) else m for m in methods]
+    resampled = {m: "psis_resampled" in rows and bool(rows[rows.method == m].psis_resampled.iloc[0]) for m in methods}
+    names = {m: f"{m}\n(resampled)" if resampled[m] else m for m in methods}
+    labels = [f"{names[m]}\nk-hat {khats[m]:.2f}" if khats[m] is not None and np.isfinite(khats[m]) else names[m] for m in methods]
     for ax in axes:
         ax.set_xticks(range(len(methods)), labels, fontsize="small")
     fig.suptitle(title)

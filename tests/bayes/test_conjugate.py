@@ -116,6 +116,47 @@ def test_replications_are_seeded_shaped_and_centred_on_the_predictive():
     assert reps.parameters.mean() == pytest.approx(normal.posterior([0.5, 1.5, 1.0]).mean(), abs=4 * predictive.std() / np.sqrt(5000))
 
 
+@pytest.mark.parametrize("prior_mean, prior_sd, noise_sd, data", NORMAL_CASES[:4])
+def test_normal_prior_predictive_is_the_prior_mixture_of_likelihoods(prior_mean, prior_sd, noise_sd, data):
+    model = NormalKnownVariance(prior_mean=prior_mean, prior_sd=prior_sd, noise_sd=noise_sd)
+    y = data[:3]
+    # the joint density of the data before seeing any: the likelihood averaged over the prior, by quadrature
+    prior = model.prior()
+    lo, hi = prior.ppf(1e-13), prior.isf(1e-13)
+    mixture = _quad(lambda m: prior.pdf(m) * model.likelihood(m, y), lo, hi, [prior.mean(), float(np.mean(y))])
+    assert model.prior_predictive(len(y)).pdf(y) == pytest.approx(mixture, rel=1e-7)
+    assert model.prior_predictive(len(y)).logpdf(y) == pytest.approx(model.log_evidence(y), rel=1e-9)
+    # the sample mean: a linear map of the joint Normal, 1' Sigma 1 / n^2 = prior_sd^2 + noise_sd^2 / n
+    n = len(data)
+    mean = model.prior_predictive_mean(n)
+    joint = model.prior_predictive(n)
+    assert mean.mean() == pytest.approx(prior_mean) and mean.var() == pytest.approx(joint.cov.sum() / n**2, rel=1e-12)
+
+
+def test_prior_replications_follow_the_prior_predictive():
+    model = NormalKnownVariance(prior_mean=1.5, prior_sd=0.7, noise_sd=2.0)
+    reps = model.replicate_prior(4, n_replications=20_000, seed=3)
+    assert reps.datasets.shape == (20_000, 4) and reps.parameters.shape == (20_000,)
+    np.testing.assert_array_equal(reps.datasets, model.replicate_prior(4, n_replications=20_000, seed=3).datasets)
+    # draws made the generative way (mu from the prior, then y given mu) against the closed form
+    covariance = model.prior_predictive(4).cov
+    sample = np.cov(reps.datasets, rowvar=False)
+    se = np.sqrt((covariance**2 + np.outer(np.diag(covariance), np.diag(covariance))) / 20_000)  # sd of a sample covariance
+    assert np.all(np.abs(sample - covariance) < 5 * se)
+    means = reps.datasets.mean(axis=1)
+    assert stats.kstest(means, model.prior_predictive_mean(4).cdf).pvalue > 1e-3
+    assert abs(reps.parameters.mean() - 1.5) < 5 * 0.7 / np.sqrt(20_000)
+
+
+def test_bad_prior_predictive_sizes():
+    with pytest.raises(ValueError, match="n_obs must be an integer >= 1, got 0"):
+        NormalKnownVariance().replicate_prior(0)
+    with pytest.raises(ValueError, match="n_obs must be an integer >= 1, got 2.0"):
+        NormalKnownVariance().prior_predictive(2.0)
+    with pytest.raises(ValueError, match="n_replications must be an integer >= 1, got -1"):
+        NormalKnownVariance().replicate_prior(3, n_replications=-1)
+
+
 def test_plug_in_intervals_undercover_and_posterior_predictive_intervals_do_not():
     coverage = simulate_predictive_coverage(NormalKnownVariance(0.0, 1.0, 1.0), n_obs=3, level=0.9, n_simulations=20_000, seed=3)
     mc_sd = np.sqrt(0.9 * 0.1 / 20_000)

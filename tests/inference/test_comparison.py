@@ -48,6 +48,19 @@ def test_results_made_any_way_compare_side_by_side():
     assert info(results["metropolis"]).method == "metropolis"
 
 
+def test_tidy_says_which_rows_are_importance_resampled():
+    from pp_vae.inference import from_flat_draws, psis_resample
+
+    rng = np.random.default_rng(2)
+    nuts = from_flat_draws({"x": rng.normal(size=(2, 500))}, method="nuts", model="toy", seconds=1.0, gradient_evaluations=9000)
+    z = rng.normal(0, 0.9, size=(1, 1000))
+    q = {"x": z}, {"lp": -0.5 * z**2, "lp_approx": -0.5 * (z / 0.9) ** 2 - np.log(0.9 * np.sqrt(2 * np.pi))}
+    raw = from_flat_draws(q[0], method="fullrank", model="toy", seconds=0.1, gradient_evaluations=100, sample_stats=q[1])
+    comparison = Comparison.of({"nuts": nuts, "fullrank": raw, "pathfinder": psis_resample(raw, seed=1)}).add_psis(seed=1)
+    table = comparison.tidy().set_index("method")
+    assert table.psis_resampled.to_dict() == {"nuts": False, "fullrank": False, "pathfinder": True, "fullrank+psis": True}
+
+
 def test_unknown_methods_and_empty_lists_are_named():
     with pytest.raises(
         ValueError, match="unknown method 'gibbs'; choose from nuts, laplace, meanfield, lowrank, fullrank, flow, pathfinder"

@@ -3,7 +3,17 @@
 import numpy as np
 import pytest
 
-from pp_vae.inference import against_reference, approximate_gaussian_vi, fit_gaussian_vi, flat_draws, info
+from pp_vae.inference import (
+    GaussianVI,
+    GaussianVIOptions,
+    Target,
+    against_reference,
+    approximate_gaussian_vi,
+    fit_gaussian_vi,
+    flat_draws,
+    info,
+    vi_path,
+)
 from tests.inference.targets import Counted, equicorrelated, gaussian, random_gaussian
 from tests.reference import reference
 
@@ -75,6 +85,23 @@ def test_an_exact_laplace_start_takes_no_step_and_an_inexact_one_steps():
     # mean-field's start on the same Gaussian is its optimum (sd sqrt(1 - 0.81) = 0.44) but not p: it steps
     steps = approximate_gaussian_vi(gaussian(*equicorrelated(0.9)), START, family="meanfield", draws=10, seed=7)
     assert not steps.info["exact_start"] and steps.info["steps"] > 0
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.1], ids=["Stan's start, sd 1", "Pyro's start, sd 0.1"])
+def test_the_path_from_a_start_that_is_not_the_answer_ends_at_the_mean_field_optimum_and_where_one_run_ends(scale):
+    rho = 0.9
+    make = lambda: GaussianVI(  # noqa: E731
+        Target(gaussian(*equicorrelated(rho)), 2), START, np.random.default_rng(5), GaussianVIOptions(init="initial", init_scale=scale)
+    )
+    path = vi_path(make(), [25, 50, 100, 200, 400, 800, 1600, 10_000])
+    assert path[0].steps == 0 and path[0].gradients == 0 and np.allclose(path[0].sd, scale) and np.allclose(path[0].mean, START)
+    assert [p.steps for p in path[1:-1]] == [25, 50, 100, 200, 400, 800, 1600][: len(path) - 2] and path[-1].converged
+    assert all(b.gradients - a.gradients == 8 * (b.steps - a.steps) for a, b in zip(path, path[1:]))  # 8 draws a step
+    np.testing.assert_allclose(path[-1].sd, np.sqrt(1 - rho**2), rtol=0.05)  # from 1 or 0.1 to 0.436
+    # resumed at every checkpoint, the run ends where one uninterrupted fit with the same seed ends
+    fit = approximate_gaussian_vi(Target(gaussian(*equicorrelated(rho)), 2), START, init="initial", init_scale=scale, seed=5)
+    np.testing.assert_allclose(path[-1].sd, np.sqrt(np.diag(fit.info["covariance"])), rtol=1e-12)
+    assert path[-1].steps == fit.info["steps"]
 
 
 def test_a_seed_gives_the_same_fit_and_bad_options_are_named():

@@ -118,3 +118,21 @@ def test_mean_field_on_an_uncorrelated_logistic_regression_matches_nuts():
     errors = (vi["mean"] - nuts["mean"]).abs() / nuts["sd"]
     ratios = vi["sd"] / nuts["sd"]
     assert errors.max() < 0.3 and ratios.between(0.8, 1.2).all(), (errors, ratios)
+
+
+def test_a_subsampled_log_likelihood_is_unbiased_with_the_finite_population_spread():
+    from pp_vae.data import logistic_regression_data, without_truth
+    from pp_vae.inference import subsampled_log_likelihoods
+
+    data = without_truth(logistic_regression_data(2000, coefficients=[1.0, -2.0, 0.5], seed=3))
+    latent = {"alpha": 0.3, "beta": [0.8, -1.5, 0.4]}
+    full, estimates = subsampled_log_likelihoods(get_model("logistic_regression").pyro_model, as_tensors(data), latent, 100, 3000, seed=4)
+    # the whole sum, independently: sum_n y eta - log(1 + e^eta)
+    X, y = np.asarray(data["X"]), np.asarray(data["y"])
+    eta = 0.3 + X @ np.array([0.8, -1.5, 0.4])
+    rows = y * eta - np.logaddexp(0, eta)
+    assert full == pytest.approx(rows.sum(), rel=1e-5)
+    # unbiased, with the spread of a scaled sample without replacement: N sd(rows) sqrt((1 - B/N) / B)
+    spread = 2000 * rows.std(ddof=1) * np.sqrt((1 - 100 / 2000) / 100)
+    assert abs(estimates.mean() - full) < 5 * spread / np.sqrt(estimates.size)
+    assert estimates.std(ddof=1) == pytest.approx(spread, rel=5 * np.sqrt(0.5 / estimates.size) + 0.02)

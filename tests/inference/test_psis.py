@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pp_vae.inference import info, khat_reading, khat_threshold, pareto_khat, psis_resample, psis_smooth
+from pp_vae.inference import info, khat_over_draws, khat_reading, khat_threshold, pareto_khat, psis_resample, psis_smooth
 
 
 def test_khat_of_normal_proposals_for_wider_and_narrower_targets():
@@ -16,6 +16,25 @@ def test_khat_of_normal_proposals_for_wider_and_narrower_targets():
             assert k < 0
         else:
             assert k == pytest.approx(1 - 1 / s**2, abs=0.12), s
+
+
+def test_khat_over_draws_centres_on_the_known_tail_and_tightens_with_more_draws():
+    # q = N(0, 1), p = N(0, 2): k = 1 - 1/2 = 0.5. One fixed q, fresh draws each set: the estimate's own spread.
+    rng = np.random.default_rng(1)
+
+    def sample(n):
+        z = rng.normal(size=n)
+        return z, -0.5 * z**2
+
+    def log_p(z):
+        return -0.25 * z**2
+
+    small, large = khat_over_draws(sample, log_p, 2000, 30), khat_over_draws(sample, log_p, 32000, 30)
+    assert abs(small.mean() - 0.5) < 0.08 and abs(large.mean() - 0.5) < 0.08
+    # its spread shrinks with the number of draws (about as the tail's 3 sqrt(S) draws grow)
+    assert large.std() < 0.7 * small.std()
+    with pytest.raises(ValueError, match="draws must be an integer >= 20, got 10"):
+        khat_over_draws(sample, log_p, 10, 5)
 
 
 def test_too_few_or_broken_weights_give_nan():

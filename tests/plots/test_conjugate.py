@@ -42,3 +42,19 @@ def test_replication_check_marks_the_observed_statistic():
     fig = plots.replication_check(reps, data, np.sum, "heads")
     observed = [line for line in fig.axes[0].get_lines() if line.get_label().startswith("observed")][0]
     assert observed.get_xdata()[0] == 3
+
+
+def test_prior_predictive_check_draws_the_exact_density_at_the_histogram_scale():
+    model = NormalKnownVariance(0.0, 1.0, 2.0)
+    reps = model.replicate_prior(5, n_replications=4000, seed=0)
+    exact = model.prior_predictive_mean(5)
+    fig = plots.replication_check(reps, [2.0, 3.0, 2.5, 1.0, 4.0], np.mean, "sample mean", title="Prior predictive check", exact=exact)
+    assert fig.axes[0].get_title() == "Prior predictive check: sample mean"
+    x, y = _lines(fig)["exact distribution"].get_data()
+    bars = fig.axes[0].patches
+    width = bars[0].get_width()
+    # the curve is the density times replications times bin width: it integrates to the number of replications
+    assert np.trapezoid(y, x) / width == pytest.approx(4000, rel=0.01)
+    centres = np.array([b.get_x() + width / 2 for b in bars])
+    tallest = centres[np.argmax([b.get_height() for b in bars])]
+    assert abs(tallest - exact.mean()) < 3 * width + 0.2

@@ -59,6 +59,22 @@ def test_ladder_puts_each_methods_sd_ratios_errors_cost_and_khat_side_by_side():
     assert [p.get_height() for p in cost.patches] == [900, 1100] and cost.get_lines()[0].get_ydata()[0] == 20000
 
 
+def test_ladder_labels_a_psis_resampled_method():
+    import pandas as pd
+
+    table = pd.DataFrame(
+        [
+            {"parameter": "a", "method": "nuts", "gradient_evaluations": 20000, "khat": None, "psis_resampled": False},
+            {"parameter": "a", "method": "fullrank", "sd_ratio_to_nuts": 1.0, "mean_error_in_nuts_sd": 0.0, "gradient_evaluations": 900}
+            | {"khat": 0.4, "psis_resampled": False},
+            {"parameter": "a", "method": "pathfinder", "sd_ratio_to_nuts": 1.0, "mean_error_in_nuts_sd": 0.0, "gradient_evaluations": 150}
+            | {"khat": 0.3, "psis_resampled": True},
+        ]
+    )
+    cost = plots.ladder(table).axes[2]
+    assert [t.get_text() for t in cost.get_xticklabels()] == ["fullrank\nk-hat 0.40", "pathfinder\n(resampled)\nk-hat 0.30"]
+
+
 def test_pair_panels_draw_each_method_over_the_reference():
     rng = np.random.default_rng(1)
     draws = {m: {"x": rng.normal(size=500), "y": rng.normal(size=500)} for m in ("a", "b")}
