@@ -23,6 +23,7 @@ __getattr__, __dir__, __all__ = attach(
             "bayes_coverage",
             "simulate_interval_coverage",
         ],
+        "enumeration": ["coin_predictive_pvalue", "switches"],
         "pooling": ["complete_pooling", "no_pooling", "exact_loo_complete_pooling", "exact_loo_no_pooling"],
         "information": [
             "surprise",
