@@ -91,3 +91,19 @@ def sampler_table(result: Any, max_depth: int = 10) -> Any:
         },
         index=pd.RangeIndex(1, values["energy"].shape[0] + 1, name="chain"),
     )
+
+
+def stability_limit(grad_log_p: Gradient, q: Any, h: float = 1e-5) -> float:
+    """``2 / sqrt(largest eigenvalue of -Hessian)`` at ``q`` (identity metric): leapfrog diverges locally above this step.
+
+    On a Gaussian it is twice the standard deviation of the narrowest direction; the Hessian is taken by central
+    differences of the gradient (``2 dim`` gradient calls).
+    """
+    q = np.atleast_1d(np.asarray(q, float))
+    positive_scalar("h", h)
+    columns = [(grad_log_p(q + h * e) - grad_log_p(q - h * e)) / (2 * h) for e in np.eye(q.size)]
+    hessian = -np.array(columns)
+    largest = float(np.linalg.eigvalsh(0.5 * (hessian + hessian.T)).max())
+    if not largest > 0:
+        raise ValueError(f"the log density is not curved downwards at q (largest curvature {largest:g}): no stability limit")
+    return 2.0 / np.sqrt(largest)

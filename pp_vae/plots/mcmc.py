@@ -82,9 +82,9 @@ def energy_errors(step_sizes: np.ndarray, errors: dict[str, np.ndarray], limits:
         finite = np.isfinite(values)
         ax.loglog(step_sizes[finite], values[finite], "o-", color=f"C{i}", label=label)
         if (~finite).any():
-            ax.plot(step_sizes[~finite], np.full((~finite).sum(), 3e3), "x", color=f"C{i}", ms=8)
+            ax.plot(step_sizes[~finite], np.full((~finite).sum(), 3e3), "x", color=f"C{i}", ms=8, label=f"{label}: infinite error")
         if limits and label in limits:
-            ax.axvline(limits[label], color=f"C{i}", ls=":", lw=1.5)
+            ax.axvline(limits[label], color=f"C{i}", ls=":", lw=1.5, label=f"{label}: stability limit {limits[label]:.3f}")
     ax.axhline(1000, color="C3", ls="--", lw=1, label="divergence threshold (1000)")
     ax.set(xlabel="leapfrog step size", ylabel="max |H(t) - H(0)|", title="Leapfrog energy error, centred eight schools")
     ax.legend(frameon=False, fontsize="x-small")
@@ -93,39 +93,37 @@ def energy_errors(step_sizes: np.ndarray, errors: dict[str, np.ndarray], limits:
 
 
 def hmc_sample_stats(stats: dict[str, tuple[np.ndarray, np.ndarray]]) -> Figure:
-    """Per fit: leapfrog steps per iteration (left) and the energy's marginal vs transition spread (right: E-BFMI)."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.3))
-    for i, (label, (n_steps, energy)) in enumerate(stats.items()):
-        n_steps, energy = np.asarray(n_steps), np.asarray(energy)
-        bins = list(range(int(np.log2(n_steps.max())) + 2))
-        left.hist(np.log2(n_steps.ravel() + 1), bins=bins, alpha=0.5, color=f"C{i}", label=label)
+    """Per fit: NUTS tree depths (left) and the energy's marginal vs transition spread (right: E-BFMI)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.4))
+    depths = [np.ravel(depth) for depth, _ in stats.values()]
+    bins = [d - 0.5 for d in range(int(max(d.max() for d in depths)) + 2)]
+    left.hist(depths, bins=bins, color=[f"C{i}" for i in range(len(stats))], label=list(stats))
+    for i, (label, (_, energy)) in enumerate(stats.items()):
+        energy = np.asarray(energy)
         centred = (energy - energy.mean(axis=1, keepdims=True)).ravel()
         transitions = np.diff(energy, axis=1).ravel()
         kw = {"bins": 50, "density": True, "histtype": "step", "color": f"C{i}"}
         right.hist(centred, ls="-", label=f"{label}: E - mean", **kw)
-        right.hist(transitions, ls="--", label=f"{label}: energy change", **kw)
-    left.set(xlabel="log2(leapfrog steps + 1) = tree depth", ylabel="iterations", title="Trajectory length")
-    right.set(xlabel="energy", ylabel="density", title="Marginal energy vs transitions")
+        right.hist(transitions, ls="--", label=f"{label}: E change", **kw)
+    left.set(xlabel="tree depth (2^depth - 1 leapfrog steps at most)", ylabel="iterations", title="Trajectory length")
+    right.set(xlabel="energy", ylabel="density", title="Marginal energy (solid) vs transitions (dashed)")
     left.legend(frameon=False, fontsize="x-small")
-    right.legend(frameon=False, fontsize="x-small")
+    right.legend(frameon=False, fontsize="xx-small", loc="upper left")
     fig.tight_layout()
     return fig
 
 
 def prior_predictive(y_prior: np.ndarray, y_observed: np.ndarray, limit: float) -> Figure:
-    """Histogram of prior-predictive effects (symmetric log axis) with the observed effects and +-``limit`` marked."""
+    """Histogram (log axis) of each prior world's largest ``|y_j|``, with the observed one and ``limit`` marked."""
     fig, ax = plt.subplots(figsize=(6, 3.3))
-    values = np.ravel(y_prior)
-    edges = np.concatenate([-np.geomspace(1e4, 1, 25), np.linspace(-1, 1, 5)[1:-1], np.geomspace(1, 1e4, 25)])
-    ax.hist(np.clip(values, -1e4, 1e4), bins=edges.tolist(), color="C0", alpha=0.6, label="prior predictive y")
-    ax.set_xscale("symlog", linthresh=1)
-    for v in np.ravel(y_observed):
-        ax.axvline(v, color="k", lw=1)
-    ax.axvline(np.nan, color="k", lw=1, label="observed y")
-    for v in (-limit, limit):
-        ax.axvline(v, color="C3", ls="--", lw=1)
-    ax.axvline(np.nan, color="C3", ls="--", lw=1, label=f"+-{limit:g} points")
-    ax.set(xlabel="school effect y (symlog scale)", ylabel="count", title="What the priors on mu and tau predict")
+    largest = np.abs(np.asarray(y_prior)).max(axis=-1).ravel()
+    edges = np.geomspace(max(largest.min(), 1e-1), max(largest.max(), 10 * limit), 50).tolist()
+    ax.hist(largest, bins=edges, color="C0", alpha=0.6, label=f"prior worlds ({largest.size})")
+    ax.set_xscale("log")
+    observed = float(np.abs(y_observed).max())
+    ax.axvline(observed, color="k", lw=2, label=f"observed ({observed:g})")
+    ax.axvline(limit, color="C3", ls="--", lw=1.5, label=f"{limit:g} points: {np.mean(largest > limit):.1%} of worlds beyond")
+    ax.set(xlabel="largest |y_j| of a world (log scale)", ylabel="worlds", title="What the priors on mu and tau predict")
     ax.legend(frameon=False, fontsize="x-small")
     fig.tight_layout()
     return fig

@@ -68,3 +68,13 @@ def test_sampler_table_reads_e_bfmi_and_tree_depths():
     assert list(table["hits depth 10"]) == [10_000, 10_000] and list(table["divergences"]) == [10_000, 10_000]
     with pytest.raises(ValueError, match="sampler_table needs a NUTS result"):
         sampler_table(from_draws({"x": energy}, method="m", model="m", seconds=1.0, gradient_evaluations=0))
+
+
+def test_stability_limit_is_twice_the_narrowest_sd():
+    from pp_vae.inference.hmc import stability_limit
+
+    cov = np.array([[1.0, 0.9], [0.9, 1.0]])  # narrowest direction: variance 0.1
+    precision = np.linalg.inv(cov)
+    assert stability_limit(lambda q: -precision @ q, [0.3, -0.2]) == pytest.approx(2 * np.sqrt(0.1), rel=1e-6)
+    with pytest.raises(ValueError, match="not curved downwards"):
+        stability_limit(lambda q: q, [0.0])

@@ -32,4 +32,4 @@ def test_workflow_figures_draw_what_they_are_given():
     np.testing.assert_allclose(errors.get_lines()[0].get_ydata(), [1.0])  # the infinite error is marked apart
     plots.prior_predictive(rng.standard_cauchy(size=(100, 3)) * 10, y, 100.0)
     energy = rng.normal(size=(2, 50))
-    plots.hmc_sample_stats({"fit": (np.full((2, 50), 7), energy)})
+    plots.hmc_sample_stats({"fit": (np.full((2, 50), 3), energy)})

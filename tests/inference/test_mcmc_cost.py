@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from pp_vae.inference import from_draws
-from pp_vae.inference.efficiency import cost_ratio, efficiency
+from pp_vae.inference.mcmc_cost import cost_ratio, efficiency
 
 
 def _run(draws, n_steps=None, **attrs):
