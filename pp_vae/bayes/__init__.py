@@ -1,4 +1,4 @@
-"""Lecture 1: closed-form (conjugate) posteriors and the information theory the VAE builds on."""
+"""Lecture 1: closed-form (conjugate) posteriors and the information theory the VAE builds on; lecture 2's pooling in closed form."""
 
 from pp_vae._lazy import attach
 
@@ -23,6 +23,8 @@ __getattr__, __dir__, __all__ = attach(
             "bayes_coverage",
             "simulate_interval_coverage",
         ],
+        "enumeration": ["coin_predictive_pvalue", "switches"],
+        "pooling": ["complete_pooling", "no_pooling", "exact_loo_complete_pooling", "exact_loo_no_pooling"],
         "information": [
             "surprise",
             "entropy",

@@ -1,6 +1,7 @@
 """Lectures 2-3: posterior inference. Every method returns the one result type (ArviZ's DataTree).
 
-NUTS (:func:`fit_nuts`), random-walk Metropolis (:func:`fit_metropolis`), mean-field SVI on a Pyro model
+NUTS (:func:`fit_nuts`) and the leapfrog inside it (:func:`leapfrog`), random-walk Metropolis (:func:`fit_metropolis`),
+PSIS-LOO of grouped Normal models (:func:`pooling_loo`), mean-field SVI on a Pyro model
 (:func:`fit_meanfield`), and the ladder of approximations on any Stan program: Laplace
 (:func:`fit_laplace`), Gaussian VI (:func:`fit_gaussian_vi`: mean-field, low-rank, full-rank), a
 normalising flow (:func:`fit_flow`) and Pathfinder (:func:`fit_pathfinder`), each also as an algorithm on
@@ -31,6 +32,10 @@ __getattr__, __dir__, __all__ = attach(
         "reliability": ["Diagnostics", "diagnostics"],
         "nuts": ["fit_nuts"],
         "metropolis": ["MetropolisResult", "random_walk_metropolis", "fit_metropolis"],
+        "hmc": ["leapfrog", "energy_error", "max_energy_errors", "stability_limit", "sampler_table"],
+        "checks": ["predictive_pvalue"],
+        "mcmc_cost": ["Efficiency", "efficiency", "cost_ratio"],
+        "loo": ["pointwise_log_likelihood", "grouped_loo_data", "pooling_loo"],
         "svi": ["run_svi", "guide_draws", "guide_log_weights", "subsampled_log_likelihoods", "frozen"],
         "gradients": ["PerDrawGradients", "score_function_gradients", "reparameterised_gradients", "summed_variance_ratio"],
         "meanfield": ["fit_meanfield"],

@@ -37,6 +37,8 @@ class MetropolisResult:
     """Proposal standard deviation after warm-up adaptation."""
     seconds: float
     density_evaluations: int
+    proposal_covariance: np.ndarray
+    """``L L^T`` of the proposal ``x + step_size * L z`` (the identity unless ``adapt_covariance``)."""
 
 
 def random_walk_metropolis(
@@ -48,9 +50,10 @@ def random_walk_metropolis(
     warmup: int = 2000,
     step_size: float | None = None,
     target_acceptance: float = 0.234,
+    adapt_covariance: bool = False,
     seed: int = 0,
 ) -> MetropolisResult:
-    """Sample ``exp(log_density)`` by proposing ``x' = x + step_size * N(0, I)`` and accepting with prob ``min(1, p(x')/p(x))``.
+    """Sample ``exp(log_density)`` by proposing ``x' = x + step_size * L z``, ``z ~ N(0, I)``, accepting with prob ``min(1, p(x')/p(x))``.
 
     Parameters
     ----------
@@ -61,6 +64,11 @@ def random_walk_metropolis(
     step_size
         Proposal sd. ``None``: start at ``2.38 / sqrt(dim)`` and adapt it during warm-up
         towards ``target_acceptance`` (Robbins-Monro on its log); it is then held fixed.
+    adapt_covariance
+        ``False``: ``L = I`` (isotropic proposal). ``True``: ``L L^T`` is the covariance of the warm-up draws
+        (all chains), re-estimated at 15%, 30% and 60% of warm-up from the draws since the last estimate,
+        and the step restarts at ``2.38 / sqrt(dim)`` (the optimal scale for a Gaussian target, Roberts,
+        Gelman and Gilks 1997) each time; sampling uses the last ``L`` and step.
     """
     initial = np.atleast_1d(np.asarray(initial, dtype=float))
     if initial.ndim != 1:
@@ -77,22 +85,44 @@ def random_walk_metropolis(
         raise ValueError("log_density is not finite at the initial point: start somewhere the target has mass")
     adapt = step_size is None
     log_step = float(np.log(2.38 / np.sqrt(dim) if step_size is None else step_size))
+    scale_tril = np.eye(dim)
+    windows = {int(f * warmup) for f in (0.15, 0.3, 0.6)} if adapt_covariance else set()
+    window_start, adapt_count = 0, 0
+    warm = np.empty((warmup, chains, dim)) if adapt_covariance else None
     out = np.empty((chains, draws, dim))
     accepted = 0
     start = time.perf_counter()
     for i in range(warmup + draws):
-        proposal = x + np.exp(log_step) * rng.standard_normal((chains, dim))
+        if i in windows and warm is not None and i - window_start >= 10:
+            scale_tril = _window_scale_tril(warm[window_start:i])
+            window_start, adapt_count = i, 0
+            log_step = float(np.log(2.38 / np.sqrt(dim)))
+        proposal = x + np.exp(log_step) * rng.standard_normal((chains, dim)) @ scale_tril.T
         log_p_new = np.asarray(log_density(proposal), dtype=float)
         accept = np.log(rng.random(chains)) < log_p_new - log_p  # NaN compares False: rejected
         x[accept], log_p[accept] = proposal[accept], log_p_new[accept]
         if i < warmup:
+            if warm is not None:
+                warm[i] = x
             if adapt:
-                log_step += (accept.mean() - target_acceptance) / np.sqrt(i + 1)
+                adapt_count += 1
+                log_step += (accept.mean() - target_acceptance) / np.sqrt(adapt_count)
         else:
             out[:, i - warmup] = x
             accepted += int(accept.sum())
     seconds = time.perf_counter() - start
-    return MetropolisResult(out, accepted / (chains * draws), float(np.exp(log_step)), seconds, chains * (warmup + draws + 1))
+    return MetropolisResult(
+        out, accepted / (chains * draws), float(np.exp(log_step)), seconds, chains * (warmup + draws + 1), scale_tril @ scale_tril.T
+    )
+
+
+def _window_scale_tril(window: np.ndarray) -> np.ndarray:
+    """Cholesky factor of the pooled covariance of ``window`` ``(iterations, chains, dim)``, shrunk a little towards ``I``."""
+    flat = window.reshape(-1, window.shape[-1])
+    n = flat.shape[0]
+    cov = np.atleast_2d(np.cov(flat.T))
+    cov = (n / (n + 5.0)) * cov + (5.0 / (n + 5.0)) * 1e-3 * np.eye(cov.shape[0])  # Stan's regularisation of its metric
+    return np.linalg.cholesky(cov)
 
 
 def fit_metropolis(
@@ -103,6 +133,7 @@ def fit_metropolis(
     draws: int = 5000,
     warmup: int = 2000,
     step_size: float | None = None,
+    adapt_covariance: bool = False,
     seed: int = 0,
     progress: bool = False,
 ) -> DataTree:
@@ -111,14 +142,22 @@ def fit_metropolis(
     The chains run on the model's NumPy log density (unconstrained scale, all chains at once); the
     draws are then mapped to Stan's constrained parameters by the compiled program. ``progress`` is
     accepted for a uniform interface (the sampler is vectorised and quick). ``sample_stats`` hold
-    ``lp``; ``gradient_evaluations`` is 0 (Metropolis uses none) and ``density_evaluations`` is recorded.
+    ``lp``; ``adapt_covariance`` learns the proposal's covariance in warm-up (:func:`random_walk_metropolis`);
+    ``gradient_evaluations`` is 0 (Metropolis uses none) and ``density_evaluations`` is recorded.
     """
     bundled = get_model(model)
     program = load_program(bundled.name)
     density = StanDensity.of(program, check_data(program, data), seed=seed)
     log_density = bundled.log_density(data)
     run = random_walk_metropolis(
-        log_density, np.zeros(density.dim), chains=chains, draws=draws, warmup=warmup, step_size=step_size, seed=seed
+        log_density,
+        np.zeros(density.dim),
+        chains=chains,
+        draws=draws,
+        warmup=warmup,
+        step_size=step_size,
+        adapt_covariance=adapt_covariance,
+        seed=seed,
     )
     flat_u = run.draws.reshape(-1, density.dim)
     constrained = density.constrain_draws(flat_u)
@@ -133,4 +172,5 @@ def fit_metropolis(
         density_evaluations=run.density_evaluations,
         acceptance_rate=run.acceptance_rate,
         step_size=run.step_size,
+        adapt_covariance=adapt_covariance,
     )

@@ -11,5 +11,6 @@ __getattr__, __dir__, __all__ = attach(
     {
         "registry": ["BundledModel", "LogDensity", "as_tensors"],
         "catalogue": ["MODELS", "get_model"],
+        "eight_schools": ["SCHOOLS", "prior_predictive"],
     },
 )

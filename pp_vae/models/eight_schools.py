@@ -15,6 +15,7 @@ import pyro.distributions as dist
 from scipy import stats
 
 from pp_vae.models.registry import BundledModel, LogDensity
+from pp_vae.validation import finite_vector, integer_at_least
 
 SCHOOLS = {"J": 8, "y": [28, 8, -3, 7, -1, 1, 18, 12], "sigma": [15, 10, 16, 11, 9, 11, 10, 18]}
 """The data of Rubin (1981): estimated coaching effects and their standard errors."""
@@ -85,6 +86,18 @@ def _simulate(rng: np.random.Generator, data: dict[str, Any], noncentered: bool)
     if noncentered:
         truth.update({f"theta_raw[{j + 1}]": float(r) for j, r in enumerate(raw)})
     return truth, {"J": int(sigma.size), "y": rng.normal(theta, sigma).tolist(), "sigma": sigma.tolist()}
+
+
+def prior_predictive(sigma: Any, draws: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """``draws`` worlds from the priors: ``mu`` and ``tau`` ``(draws,)``, ``theta`` and ``y`` ``(draws, J)`` with the schools' ``sigma``."""
+    sigma = finite_vector("sigma", sigma)
+    integer_at_least("draws", draws, 1)
+    if np.any(sigma <= 0):
+        raise ValueError(f"sigma must be positive, got {sigma.tolist()}")
+    rng = np.random.default_rng(seed)
+    mu, tau = rng.normal(0.0, 5.0, draws), np.abs(5.0 * rng.standard_cauchy(draws))
+    theta = mu[:, None] + tau[:, None] * rng.normal(size=(draws, sigma.size))
+    return {"mu": mu, "tau": tau, "theta": theta, "y": rng.normal(theta, sigma)}
 
 
 def noncentered_simulate(rng: np.random.Generator, data: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:

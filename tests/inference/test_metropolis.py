@@ -51,3 +51,20 @@ def test_same_seed_same_draws_and_errors_are_named():
         random_walk_metropolis(lambda x: np.where(x[..., 0] > 5, 0.0, -np.inf), [0.0], seed=0)
     with pytest.raises(ValueError, match="initial must be a 1-D point"):
         random_walk_metropolis(f, np.zeros((2, 2)))
+
+
+def test_an_adapted_proposal_learns_the_covariance_and_the_optimal_scale():
+    # sds from 0.1 to 10: an isotropic step must fit the narrowest direction and crawls along the widest
+    sd = np.geomspace(0.1, 10.0, 10)
+    f = lambda x: -0.5 * ((x / sd) ** 2).sum(-1)  # noqa: E731
+    import arviz as az
+
+    runs = {
+        adapt: random_walk_metropolis(f, np.zeros(10), draws=5000, warmup=2000, adapt_covariance=adapt, seed=1) for adapt in (False, True)
+    }
+    ess = {adapt: min(float(az.ess(run.draws[..., i])) for i in range(10)) for adapt, run in runs.items()}
+    assert ess[True] > 20 * ess[False]  # measured 505 vs 5.9
+    np.testing.assert_allclose(np.sqrt(np.diag(runs[True].proposal_covariance)), sd, rtol=0.2)
+    np.testing.assert_array_equal(runs[False].proposal_covariance, np.eye(10))
+    # with the covariance learned the target is N(0, I) in disguise: the acceptance-tuned scale lands near 2.38 / sqrt(d)
+    assert runs[True].step_size == pytest.approx(2.38 / np.sqrt(10), rel=0.25)

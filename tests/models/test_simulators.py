@@ -65,3 +65,18 @@ def test_normal_known_variance_draws_mu_then_its_data():
     means = np.array([np.mean(d["y"]) for _, d in worlds])
     assert stats.kstest(mu, stats.norm(data["prior_mean"], data["prior_sd"]).cdf).pvalue > 0.001
     assert _within(means - mu, 0.0, data["noise_sd"] / np.sqrt(data["N"]))
+
+
+def test_eight_schools_prior_predictive_has_the_half_cauchy_tail_and_the_normal_spread():
+    from pp_vae.models import SCHOOLS, prior_predictive
+
+    worlds = prior_predictive(SCHOOLS["sigma"], 200_000, seed=4)
+    # P(tau > 50) = 1 - (2 / pi) arctan(50 / 5) for tau ~ half-Cauchy(0, 5)
+    exact = 1 - 2 / np.pi * np.arctan(10.0)
+    tail = np.mean(worlds["tau"] > 50)
+    assert abs(tail - exact) < 5 * np.sqrt(exact * (1 - exact) / 200_000)
+    # given mu and tau, y_j ~ Normal(mu, sqrt(tau^2 + sigma_j^2)): the standardised squares average to 1
+    z2 = (worlds["y"] - worlds["mu"][:, None]) ** 2 / (worlds["tau"][:, None] ** 2 + np.asarray(SCHOOLS["sigma"]) ** 2)
+    assert abs(z2.mean() - 1) < 5 * z2.std() / np.sqrt(z2.size)
+    with pytest.raises(ValueError, match="sigma must be positive"):
+        prior_predictive([1.0, 0.0], 10)

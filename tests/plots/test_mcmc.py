@@ -19,3 +19,17 @@ def test_funnel_marks_the_divergent_draws():
     ax = plots.funnel({"centred": (theta, log_tau, divergent)}).axes[0]
     red = ax.collections[1].get_offsets()
     np.testing.assert_array_equal(red[:, 1], log_tau[:3])
+
+
+def test_workflow_figures_draw_what_they_are_given():
+    rng = np.random.default_rng(0)
+    y = np.array([28.0, 8.0, -3.0])
+    fig = plots.school_replications(rng.normal(size=(2, 100, 3)), y, rng.normal(size=(2, 100)), 0.5, "sd")
+    assert len(fig.axes[0].collections[-1].get_offsets()) == 3  # the observed points
+    k = plots.pareto_k({"a": [0.1, 0.2, 0.9], "b": [0.3, 0.4, 0.5]}).axes[0]
+    np.testing.assert_allclose(k.get_lines()[0].get_ydata(), [0.1, 0.2, 0.9])
+    errors = plots.energy_errors(np.array([0.1, 1.0]), {"neck": np.array([1.0, np.inf])}, {"neck": 0.2}).axes[0]
+    np.testing.assert_allclose(errors.get_lines()[0].get_ydata(), [1.0])  # the infinite error is marked apart
+    plots.prior_predictive(rng.standard_cauchy(size=(100, 3)) * 10, y, 100.0)
+    energy = rng.normal(size=(2, 50))
+    plots.hmc_sample_stats({"fit": (np.full((2, 50), 3), energy)})
