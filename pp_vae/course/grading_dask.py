@@ -81,10 +81,12 @@ def warm(address: str, set_ups: list[Any]) -> None:
 
     if not set_ups:
         return
+    from distributed.comm import get_address_host
+
     client = _client(address)
     hosts: dict[str, str] = {}
-    for worker, info in client.scheduler_info(n_workers=-1)["workers"].items():
-        hosts.setdefault(str(info["host"]), worker)
+    for worker in client.nthreads():
+        hosts.setdefault(get_address_host(worker), worker)
     texts = [nbformat.writes(nb) for nb in set_ups]
     futures = [client.submit(_warm_task, texts, workers=[worker], allow_other_workers=False, pure=False) for worker in hosts.values()]
     client.gather(futures)
