@@ -233,7 +233,9 @@ def _homework_in(args: argparse.Namespace) -> int:
         if not args.names:
             raise ValueError("autograde needs the submissions folder: pp-vae homework autograde SUBMISSIONS [ASSIGNMENT ...]")
         limits = homework.Limits(seconds=args.time_limit, memory_bytes=int(args.memory_limit * 2**30))
-        grades = homework.autograde(Path(args.names[0]), course, args.names[1:] or None, jobs=args.jobs, limits=limits, progress=True)
+        grades = homework.autograde(
+            Path(args.names[0]), course, args.names[1:] or None, jobs=args.jobs, limits=limits, progress=True, scheduler=args.scheduler
+        )
         for grade in grades:
             print(
                 f"{grade.student:20} {grade.assignment:24} {grade.score:5.1f} / {grade.max_score:.0f}"
@@ -447,7 +449,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="nbgrader homework: release student versions, autograde submissions, export grades",
         description="release [ASSIGNMENT ...]: student versions into COURSE/release. "
         "autograde SUBMISSIONS [ASSIGNMENT ...]: grade SUBMISSIONS/STUDENT/ASSIGNMENT/ASSIGNMENT.ipynb, each submission "
-        "isolated (bubblewrap where it works: no course folder, no network; else a separate process in a scratch folder). "
+        "isolated (bubblewrap where it works: no course folder, no network; else a separate process in a scratch folder), "
+        "here (--jobs) or as tasks on a Dask cluster (--scheduler). "
         "export: every grade as CSV.",
     )
     hw.add_argument("action", choices=["release", "autograde", "export"])
@@ -458,6 +461,13 @@ def build_parser() -> argparse.ArgumentParser:
     hw.add_argument("--time-limit", type=_positive_float, default=1800.0, help="autograde: seconds one submission may run (default: 1800)")
     hw.add_argument(
         "--memory-limit", type=_positive_float, default=4.0, help="autograde: GiB of memory one submission may use (default: 4)"
+    )
+    hw.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="local|tcp://HOST:PORT",
+        help="autograde: run each submission as a task on a Dask cluster: 'local' starts one here with --jobs workers, "
+        "an address uses a running scheduler's workers (they need pp-vae installed; see the README). Default: no cluster",
     )
     hw.set_defaults(handler=_homework)
     return parser

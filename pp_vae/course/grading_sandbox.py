@@ -106,6 +106,12 @@ def hidden_paths(course_dir: Path, submissions_dir: Path, assignments_dir: Path 
     hidden = [Path(course_dir), Path(submissions_dir)]
     if assignments_dir is not None:
         hidden.append(Path(assignments_dir))
+    return tuple(p.resolve() for p in hidden) + checkouts()
+
+
+def checkouts() -> tuple[Path, ...]:
+    """The source checkouts this process's pp_vae and Python come from (they hold the instructor sources), if any."""
+    hidden = []
     checkout = _checkout_root()
     if checkout is not None:
         hidden.append(checkout)
@@ -113,6 +119,31 @@ def hidden_paths(course_dir: Path, submissions_dir: Path, assignments_dir: Path 
     if (venv_checkout / "assignments").is_dir():  # a venv inside another checkout: its sources too
         hidden.append(venv_checkout)
     return tuple(p.resolve() for p in hidden)
+
+
+def set_up_cells(source: Any) -> Any | None:
+    """The instructor's set-up cells of ``source`` (no answer, no test) as a notebook, if they build a Stan program; else None."""
+    import nbformat
+
+    nb = nbformat.from_dict(source)
+    if "stan" not in "".join(c.source for c in nb.cells if c.cell_type == "code"):
+        return None
+    given = [c for c in nb.cells if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("solution")]
+    nb.cells = [c for c in given if not c.metadata.get("nbgrader", {}).get("grade")]
+    return nb
+
+
+def warm_stan_cache(set_up: Any) -> None:
+    """Run ``set_up`` (:func:`set_up_cells`), trusted, so the Stan programs it builds land in this machine's cache.
+
+    Isolated runs read that cache but never write it (:func:`run_isolated`): without this every submission would
+    compile the instructor's programs again (about 35 s each). Run once per grading, per machine.
+    """
+    from nbclient import NotebookClient
+
+    with tempfile.TemporaryDirectory(prefix="pp-vae-warm-") as folder:
+        client = NotebookClient(set_up, timeout=900, allow_errors=True, kernel_name="python3", resources={"metadata": {"path": folder}})
+        client.execute()
 
 
 def guarded(nb: Any, nonce: str) -> Any:
@@ -303,7 +334,7 @@ def run_isolated(
         exited = "" if process.returncode == 0 else f"the grading process exited with status {process.returncode}"
         note = note or status.get("note", "") or exited
         executed_path = scratch / "executed.ipynb"
-        executed = nbformat.read(executed_path, as_version=4) if executed_path.is_file() else _not_run(guarded(nb, nonce), note)
+        executed = nbformat.read(executed_path, as_version=4) if executed_path.is_file() else not_run(guarded(nb, nonce), note)
         executed, tampering = read_back(executed, nonce, died=bool(note))
         return SandboxRun(executed, kind, seconds, peak, note, tampering)
     finally:
@@ -317,7 +348,7 @@ def _status(scratch: Path) -> dict[str, str]:
         return {}
 
 
-def _not_run(nb: Any, note: str) -> Any:
+def not_run(nb: Any, note: str) -> Any:
     """``nb`` as if every test cell had failed: the run came back with nothing."""
     import nbformat
 

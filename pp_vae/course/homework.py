@@ -18,7 +18,8 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,8 @@ class _Run:
     limits: Limits
     hidden: tuple[Path, ...]
     logs: Path
+    scheduler: str = ""
+    """The Dask scheduler's address when the runs go to a cluster (:mod:`pp_vae.course.grading_dask`), else empty."""
 
 
 _RUN: list[_Run] = []  # the settings of the grading in progress in this process
@@ -121,7 +124,12 @@ def _sandboxed_execute() -> type:
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text("")
             folder = Path(resources["metadata"]["path"])
-            run = grading_sandbox.run_isolated(nb, folder, settings.hidden, settings.limits, log)
+            if settings.scheduler:
+                from pp_vae.course import grading_dask
+
+                run = grading_dask.run_remote(settings.scheduler, nb, folder, settings.hidden, settings.limits, log)
+            else:
+                run = grading_sandbox.run_isolated(nb, folder, settings.hidden, settings.limits, log)
             report = {
                 "isolation": run.isolation,
                 "seconds": round(run.seconds, 2),
@@ -193,12 +201,16 @@ def autograde(
     jobs: int | None = None,
     limits: Limits | None = None,
     progress: bool = False,
+    scheduler: str | None = None,
 ) -> list[Grade]:
     """Grade every submission in ``submissions_dir/<student>/<assignment>/<assignment>.ipynb``, ``jobs`` at once.
 
     Each submission runs isolated (a scratch folder, a fresh kernel, ``limits``) with the hidden tests put back; a cell
     that raises costs that question's points, a missing notebook scores zero with a note, a crash, a time-out or a
     memory overrun costs that submission only, and none stops the others. ``jobs`` defaults to the cores available.
+    With ``scheduler`` ("local", or a Dask scheduler's address such as ``tcp://host:8786``) each isolated run is a task
+    on that Dask cluster's workers instead (``jobs``: the runs in flight, default one per worker thread); the
+    gradebook is still written here alone, from the runs read back (:mod:`pp_vae.course.grading_dask`).
     Each submission's log is ``course_dir/logs/autograde/<assignment>/<student>.log``.
     """
     from pp_vae.course import grading_sandbox
@@ -206,8 +218,35 @@ def autograde(
     submissions_dir = Path(submissions_dir)
     if not submissions_dir.is_dir():
         raise FileNotFoundError(f"no submissions folder at {submissions_dir}")
-    course_dir = prepare_course(course_dir, assignments_dir)
-    wanted = _check_names(names, list_assignments(course_dir))
+    with ExitStack() as stack:
+        cluster = stack.enter_context(_cluster(scheduler, jobs or _cores())) if scheduler else None  # unreachable: said first
+        course_dir = prepare_course(course_dir, assignments_dir)
+        tasks = _submit(course_dir, submissions_dir, _check_names(names, list_assignments(course_dir)), assignments_dir)
+        hidden = grading_sandbox.hidden_paths(course_dir, submissions_dir, assignments_dir or default_assignments_dir())
+        settings = _Run(limits or Limits(), hidden, course_dir.resolve() / LOGS)
+        set_ups = [nb for nb in (_set_up(course_dir, name) for name in sorted({name for _, name in tasks})) if nb is not None]
+        if cluster is None:
+            for nb in set_ups:
+                grading_sandbox.warm_stan_cache(nb)
+            notes = _run_all(course_dir, tasks, settings, jobs or _cores(), progress)
+        else:
+            from pp_vae.course import grading_dask
+
+            address, slots = cluster
+            grading_dask.warm(address, set_ups)
+            notes = _run_all(course_dir, tasks, replace(settings, scheduler=address), jobs or slots, progress)
+    return [_grade(course_dir, student, name, notes[student, name], submissions_dir) for student, name in tasks]
+
+
+def _cluster(scheduler: str, workers: int) -> AbstractContextManager[tuple[str, int]]:
+    """The Dask cluster the runs go to (:func:`~pp_vae.course.grading_dask.engine`): its scheduler's address and worker threads."""
+    from pp_vae.course import grading_dask
+
+    return grading_dask.engine(scheduler, workers)
+
+
+def _submit(course_dir: Path, submissions_dir: Path, wanted: list[str], assignments_dir: Path | None) -> list[tuple[str, str]]:
+    """Put each submission where nbgrader reads it (assignments released first); the (student, assignment) pairs to grade."""
     for name in wanted:  # the assignment and its grade cells must be in the gradebook first
         if not (course_dir / "release" / name).is_dir():
             release(course_dir, [name], assignments_dir)
@@ -221,33 +260,16 @@ def autograde(
         shutil.rmtree(target, ignore_errors=True)
         with writing(target):
             shutil.copytree(submissions_dir / student / name, target)
-    hidden = grading_sandbox.hidden_paths(course_dir, submissions_dir, assignments_dir or default_assignments_dir())
-    settings = _Run(limits or Limits(), hidden, course_dir.resolve() / LOGS)
-    for name in sorted({name for _, name in tasks}):
-        _warm_stan_cache(course_dir / "source" / name / f"{name}.ipynb")
-    notes = _run_all(course_dir, tasks, settings, jobs or _cores(), progress)
-    return [_grade(course_dir, student, name, notes[student, name], submissions_dir) for student, name in tasks]
+    return tasks
 
 
-def _warm_stan_cache(source: Path) -> None:
-    """Build the Stan programs an assignment's set-up cells build, trusted, into the grader's cache, once per grading.
-
-    Isolated runs read that cache but never write it (:func:`~pp_vae.course.grading_sandbox.run_isolated`): without
-    this every submission would compile the instructor's programs again (about 35 s each).
-    """
-    import tempfile
-
+def _set_up(course_dir: Path, name: str) -> Any | None:
+    """The set-up cells of an assignment's source that build Stan programs (:func:`~pp_vae.course.grading_sandbox.set_up_cells`)."""
     import nbformat
-    from nbclient import NotebookClient
 
-    nb = nbformat.read(source, as_version=4)
-    if "stan" not in "".join(c.source for c in nb.cells if c.cell_type == "code"):
-        return
-    given = [c for c in nb.cells if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("solution")]
-    nb.cells = [c for c in given if not c.metadata.get("nbgrader", {}).get("grade")]  # the instructor's set-up, not the tests
-    with tempfile.TemporaryDirectory(prefix="pp-vae-warm-") as folder:
-        client = NotebookClient(nb, timeout=900, allow_errors=True, kernel_name="python3", resources={"metadata": {"path": folder}})
-        client.execute()
+    from pp_vae.course import grading_sandbox
+
+    return grading_sandbox.set_up_cells(nbformat.read(course_dir / "source" / name / f"{name}.ipynb", as_version=4))
 
 
 def _cores() -> int:
@@ -331,7 +353,7 @@ class _Worker:
                 self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sink, text=True)
         assert self.process.stdin is not None and self.process.stdout is not None
         job = {"course": str(course_dir), "student": student, "name": name, "limits": asdict(settings.limits)}
-        job |= {"hidden": [str(h) for h in settings.hidden], "logs": str(settings.logs)}
+        job |= {"hidden": [str(h) for h in settings.hidden], "logs": str(settings.logs), "scheduler": settings.scheduler}
         self.process.stdin.write(json.dumps(job) + "\n")
         self.process.stdin.flush()
         for line in self.process.stdout:
@@ -342,7 +364,7 @@ class _Worker:
 
 def _autograde_job(job: dict[str, Any]) -> str:
     """A grading process's work: one submission, described by :meth:`_Worker.grade`'s ``job``."""
-    settings = _Run(Limits(**job["limits"]), tuple(Path(h) for h in job["hidden"]), Path(job["logs"]))
+    settings = _Run(Limits(**job["limits"]), tuple(Path(h) for h in job["hidden"]), Path(job["logs"]), job["scheduler"])
     return _autograde_one(Path(job["course"]), job["student"], job["name"], settings)
 
 
@@ -460,3 +482,5 @@ def export_grades(to: Path, course_dir: Path = DEFAULT_COURSE) -> Path:
 if __name__ == "__main__":  # a grading process started by _Worker: one job a line in, one result a line out
     for line in sys.stdin:
         print(RESULT + json.dumps({"note": _autograde_job(json.loads(line))}), flush=True)
+    if "pp_vae.course.grading_dask" in sys.modules:  # this process graded on a Dask cluster: leave it cleanly
+        sys.modules["pp_vae.course.grading_dask"].close()
