@@ -5,8 +5,9 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.pp-vae-installed
 OUT     ?= build/course
-# two test processes (CI has 2 cores), each notebook or test module kept whole on one of them, one thread each
-PYTEST_ARGS ?= -n 2 --dist loadscope
+# two test processes (CI has 2 cores), each notebook or test module kept whole on one of them, one thread each;
+# the longest modules handed out first (tests/conftest.py's HEAVIEST_FIRST), not the ones with the most tests
+PYTEST_ARGS ?= -n 2 --dist loadscope --no-loadscope-reorder
 COURSE  ?= build/homework
 SUBMISSIONS ?= submissions
 
