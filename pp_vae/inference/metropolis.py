@@ -41,6 +41,60 @@ class MetropolisResult:
     """``L L^T`` of the proposal ``x + step_size * L z`` (the identity unless ``adapt_covariance``)."""
 
 
+@dataclass
+class _Proposal:
+    """The proposal ``x + exp(log_step) * L z`` and its warm-up adaptation: the step by Robbins-Monro, ``L`` by windows."""
+
+    log_step: float
+    scale_tril: np.ndarray
+    adapt_step: bool
+    target_acceptance: float
+    windows: set[int]
+    warm: np.ndarray | None
+    window_start: int = 0
+    adapted: int = 0
+
+    @classmethod
+    def start(
+        cls, dim: int, chains: int, warmup: int, step_size: float | None, target_acceptance: float, adapt_covariance: bool
+    ) -> _Proposal:
+        """The isotropic start at ``step_size`` (``None``: ``2.38 / sqrt(dim)``, adapted), with windows if ``adapt_covariance``."""
+        windows = {int(f * warmup) for f in (0.15, 0.3, 0.6)} if adapt_covariance else set()
+        warm = np.empty((warmup, chains, dim)) if adapt_covariance else None
+        log_step = float(np.log(2.38 / np.sqrt(dim) if step_size is None else step_size))
+        return cls(log_step, np.eye(dim), step_size is None, target_acceptance, windows, warm)
+
+    def draw(self, i: int, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Iteration ``i``'s proposals from the chains at ``x``, ``L`` re-estimated first where a window closes."""
+        if i in self.windows and self.warm is not None and i - self.window_start >= 10:
+            self.scale_tril = _window_scale_tril(self.warm[self.window_start : i])
+            self.window_start, self.adapted = i, 0
+            self.log_step = float(np.log(2.38 / np.sqrt(x.shape[1])))
+        return x + np.exp(self.log_step) * rng.standard_normal(x.shape) @ self.scale_tril.T
+
+    def adapt(self, i: int, x: np.ndarray, accept: np.ndarray) -> None:
+        """Warm-up iteration ``i``: keep the chains' states for the next window, move the step towards the target acceptance."""
+        if self.warm is not None:
+            self.warm[i] = x
+        if self.adapt_step:
+            self.adapted += 1
+            self.log_step += (accept.mean() - self.target_acceptance) / np.sqrt(self.adapted)
+
+
+def _checked_start(
+    log_density: Callable[[np.ndarray], np.ndarray], initial: Any, chains: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The chains' first states (``initial`` plus a little jitter) and their log densities; a bad start named."""
+    initial = np.atleast_1d(np.asarray(initial, dtype=float))
+    if initial.ndim != 1:
+        raise ValueError(f"initial must be a 1-D point, got shape {initial.shape}")
+    x = initial + 0.1 * rng.standard_normal((chains, initial.size))
+    log_p = np.asarray(log_density(x), dtype=float)
+    if not np.all(np.isfinite(log_p)):
+        raise ValueError("log_density is not finite at the initial point: start somewhere the target has mass")
+    return x, log_p
+
+
 def random_walk_metropolis(
     log_density: Callable[[np.ndarray], np.ndarray],
     initial: np.ndarray,
@@ -70,49 +124,27 @@ def random_walk_metropolis(
         and the step restarts at ``2.38 / sqrt(dim)`` (the optimal scale for a Gaussian target, Roberts,
         Gelman and Gilks 1997) each time; sampling uses the last ``L`` and step.
     """
-    initial = np.atleast_1d(np.asarray(initial, dtype=float))
-    if initial.ndim != 1:
-        raise ValueError(f"initial must be a 1-D point, got shape {initial.shape}")
     for name, value, low in (("chains", chains, 1), ("draws", draws, 1), ("warmup", warmup, 0)):
         integer_at_least(name, value, low)
     if step_size is not None and not step_size > 0:
         raise ValueError(f"step_size must be positive, got {step_size!r}")
     rng = np.random.default_rng(seed)
-    dim = initial.size
-    x = initial + 0.1 * rng.standard_normal((chains, dim))
-    log_p = np.asarray(log_density(x), dtype=float)
-    if not np.all(np.isfinite(log_p)):
-        raise ValueError("log_density is not finite at the initial point: start somewhere the target has mass")
-    adapt = step_size is None
-    log_step = float(np.log(2.38 / np.sqrt(dim) if step_size is None else step_size))
-    scale_tril = np.eye(dim)
-    windows = {int(f * warmup) for f in (0.15, 0.3, 0.6)} if adapt_covariance else set()
-    window_start, adapt_count = 0, 0
-    warm = np.empty((warmup, chains, dim)) if adapt_covariance else None
-    out = np.empty((chains, draws, dim))
-    accepted = 0
-    start = time.perf_counter()
+    x, log_p = _checked_start(log_density, initial, chains, rng)
+    proposal = _Proposal.start(x.shape[1], chains, warmup, step_size, target_acceptance, adapt_covariance)
+    out, accepted, start = np.empty((chains, draws, x.shape[1])), 0, time.perf_counter()
     for i in range(warmup + draws):
-        if i in windows and warm is not None and i - window_start >= 10:
-            scale_tril = _window_scale_tril(warm[window_start:i])
-            window_start, adapt_count = i, 0
-            log_step = float(np.log(2.38 / np.sqrt(dim)))
-        proposal = x + np.exp(log_step) * rng.standard_normal((chains, dim)) @ scale_tril.T
-        log_p_new = np.asarray(log_density(proposal), dtype=float)
+        candidate = proposal.draw(i, x, rng)
+        log_p_new = np.asarray(log_density(candidate), dtype=float)
         accept = np.log(rng.random(chains)) < log_p_new - log_p  # NaN compares False: rejected
-        x[accept], log_p[accept] = proposal[accept], log_p_new[accept]
+        x[accept], log_p[accept] = candidate[accept], log_p_new[accept]
         if i < warmup:
-            if warm is not None:
-                warm[i] = x
-            if adapt:
-                adapt_count += 1
-                log_step += (accept.mean() - target_acceptance) / np.sqrt(adapt_count)
+            proposal.adapt(i, x, accept)
         else:
-            out[:, i - warmup] = x
-            accepted += int(accept.sum())
+            out[:, i - warmup], accepted = x, accepted + int(accept.sum())
     seconds = time.perf_counter() - start
+    covariance = proposal.scale_tril @ proposal.scale_tril.T
     return MetropolisResult(
-        out, accepted / (chains * draws), float(np.exp(log_step)), seconds, chains * (warmup + draws + 1), scale_tril @ scale_tril.T
+        out, accepted / (chains * draws), float(np.exp(proposal.log_step)), seconds, chains * (warmup + draws + 1), covariance
     )
 
 
