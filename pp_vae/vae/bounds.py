@@ -19,7 +19,6 @@ from pp_vae.bayes.information import diagonal_gaussian_kl
 
 if TYPE_CHECKING:
     from pp_vae.vae.family import VAEFamily
-    from pp_vae.vae.gaussian import VAE
 
 
 def gaussian_q_log_weights(vae: VAEFamily, x: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor, num_samples: int) -> torch.Tensor:
@@ -64,7 +63,7 @@ def per_image_bounds(
 
 
 @torch.no_grad()
-def prior_sampling_bound(vae: VAE, x: torch.Tensor, num_samples: int = 1000, batch_size: int = 10, chunk: int = 250) -> np.ndarray:
+def prior_sampling_bound(vae: VAEFamily, x: torch.Tensor, num_samples: int = 1000, batch_size: int = 10, chunk: int = 250) -> np.ndarray:
     """Each image's naive Monte Carlo ``log (1/K sum_k p(x | z_k))`` with ``z_k ~ p(z) = N(0, I)``, drawn afresh for every image.
 
     The importance-weighted bound with the prior as proposal: below ``log p(x)`` on average, by far when the

@@ -50,6 +50,8 @@ class VAEFamily(nn.Module, ABC):
     kind: ClassVar[str]
     generative: ClassVar[tuple[str, ...]] = ("decoder", "likelihood")
     """The modules that make up ``p(x, z)`` (the rest belong to the guide): what :func:`adopt_generative_model` copies."""
+    decoder: torch.nn.Module
+    """Every member's network from codes to the likelihood's parameters (set by the member)."""
 
     def __init__(self, spec: VAESpec) -> None:
         super().__init__()
