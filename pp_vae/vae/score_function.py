@@ -146,6 +146,9 @@ def bit_estimators(
     from pp_vae.vae.binary import TEMPERATURE
 
     _check(estimates, samples, chunk)
+    taken = {"score function", "leave-one-out", "straight-through"} & set(input_baselines or {})
+    if taken:
+        raise ValueError(f"input_baselines may not reuse the built-in estimators' names, got {sorted(taken)}")
     with torch.no_grad():
         logits = vae.logits(x)
         offsets = {name: baseline(x).detach().reshape(x.shape[0]) for name, baseline in (input_baselines or {}).items()}

@@ -110,6 +110,8 @@ def test_bit_estimators_with_baselines_are_unbiased_against_enumeration_and_stra
     assert np.max(np.abs(straight.mean - exact) / straight.standard_error) > 5
     plain = found["score function"].variance.sum()
     assert found["leave-one-out"].variance.sum() < plain / 5 and found["exact baseline"].variance.sum() < plain / 5
+    with pytest.raises(ValueError, match=r"input_baselines may not reuse the built-in estimators' names, got \['leave-one-out'\]"):
+        bit_estimators(vae, x, input_baselines={"leave-one-out": oracle["exact baseline"]})
     # the same straight-through gradient as the BinaryVAE's own StraightThroughBernoulli (Pyro's), one draw at a time
     _, pyro_straight, _ = bit_gradients(vae, x, draws=3000, seed=4)
     difference = straight.mean - pyro_straight.mean
