@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from dataclasses import fields
@@ -275,6 +276,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _free_bits(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of nats >= 0, got {text!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"free bits must be a number of nats >= 0 (0: off), got {text!r}")
+    return value
+
+
 def _sigma(text: str) -> float | str:
     from pp_vae.vae.catalogue import SIGMA_MODES
 
@@ -413,11 +424,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--arch",
         choices=list(ARCHITECTURES),
         help="networks: mlp (one softplus hidden layer each way; the default), conv (for images like MNIST's 28x28), "
-        "linear (none), or iwae (two tanh hidden layers of --hidden-dim each way, the IWAE paper's: 200 with --latent-dim 50)",
+        "linear (none), iwae (two tanh hidden layers of --hidden-dim each way, the IWAE paper's: 200 with --latent-dim 50), "
+        "or made (the mlp encoder; an autoregressive decoder, a masked MLP over the binary pixels conditioned on z: "
+        "--model vae or iaf, Bernoulli likelihood)",
     )
     tr.add_argument("--model", choices=list(FAMILIES), help=f"{_choices(FAMILIES)} (default: %(default)s)")
     tr.add_argument("--beta", type=_positive_float, help="weight of the KL term, beta-VAE (default: %(default)s)")
     tr.add_argument("--anneal-epochs", type=int, help="epochs over which the KL weight rises from 0 to beta (default: %(default)s)")
+    tr.add_argument(
+        "--free-bits",
+        type=_free_bits,
+        metavar="NATS",
+        help="free bits (Kingma et al. 2016): each latent dimension's KL, averaged over the batch, counts as at least NATS "
+        "in the training loss (default: %(default)s, off)",
+    )
     tr.add_argument("--flows", type=_positive_int, help="IAF layers, read by --model iaf alone (default: %(default)s)")
     tr.add_argument(
         "--top-dim", type=_positive_int, help="size of the top latent layer, read by --model ladder alone (default: %(default)s)"

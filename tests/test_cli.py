@@ -351,7 +351,7 @@ def test_train_refuses_a_bad_arch_or_lr_schedule_in_a_line_naming_the_option(opt
     with pytest.raises(SystemExit) as refused:
         main(["train", option, value])
     error = capsys.readouterr().err.strip().splitlines()[-1]
-    choices = {"--arch": "'mlp', 'conv', 'linear', 'iwae'", "--lr-schedule": "'constant', 'iwae'"}[option]
+    choices = {"--arch": "'mlp', 'conv', 'linear', 'iwae', 'made'", "--lr-schedule": "'constant', 'iwae'"}[option]
     assert refused.value.code == 2 and error == f"pp-vae train: error: argument {option}: invalid choice: '{value}' (choose from {choices})"
 
 
@@ -368,6 +368,32 @@ def test_train_with_the_iwae_arch_and_schedule_records_them_and_resume_must_repe
     assert main([str(a) for a in _tiny_run(out, "--arch", "iwae", "--epochs", "3", "--resume")]) == 2
     forgot = capsys.readouterr().err
     assert forgot.count("\n") == 1 and "'lr_schedule': 'iwae'" in forgot and "not with these options" in forgot
+
+
+@pytest.mark.parametrize("value", ["-0.5", "nan", "lots"])
+def test_train_refuses_negative_or_non_numeric_free_bits_naming_the_option(value, capsys):
+    from pp_vae.cli import main
+
+    with pytest.raises(SystemExit) as refused:
+        main(["train", "--free-bits", value])
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert refused.value.code == 2 and error.startswith("pp-vae train: error: argument --free-bits: ") and repr(value) in error
+
+
+def test_train_a_made_decoder_with_free_bits_records_both_and_resume_must_repeat_them(tmp_path, capsys, monkeypatch):
+    """In process, two epochs on the binarised 8x8 digits: metrics.json records the arch and the free bits; a resume
+    without the free bits is one line naming them."""
+    from pp_vae.cli import main
+
+    monkeypatch.setattr("pp_vae.plots.vae.training_figures", lambda *args, **kwargs: {})  # figures: seconds, and tested elsewhere
+    out = tmp_path / "run"
+    run = _tiny_run(out, "--arch", "made", "--binarize", "dynamic", "--free-bits", "2", "--epochs", "2")
+    assert main([str(a) for a in run]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["arch"] == "made" and metrics["config"]["free_bits"] == 2.0 and metrics["likelihood"] == "bernoulli"
+    capsys.readouterr()
+    assert main([str(a) for a in _tiny_run(out, "--arch", "made", "--binarize", "dynamic", "--epochs", "3", "--resume")]) == 2
+    assert "'free_bits': 2.0" in capsys.readouterr().err
 
 
 def _tiny_run(out, *extra):

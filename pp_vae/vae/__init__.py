@@ -3,9 +3,10 @@
 Every member honours one contract (:class:`VAEFamily`): :class:`VAE` (diagonal Gaussian guide),
 :class:`IAFVAE` (flows on the guide), :class:`LadderVAE` (two stochastic layers), each with a likelihood
 (:class:`Binomial`, :class:`Bernoulli`, :class:`ContinuousBernoulli`, :class:`Gaussian`) and MLP (one
-softplus or two tanh hidden layers), convolutional or linear networks. :func:`train` fits any of them with an
-:class:`Objective` (beta, annealing) and a learning-rate schedule; :func:`elbo_per_image` and :func:`iwae_bound`
-bound ``log p(x)``; :mod:`pp_vae.vae.analysis` measures collapse, gaps and anomalies.
+softplus or two tanh hidden layers), convolutional or linear networks, or an autoregressive (MADE) decoder.
+:func:`train` fits any of them with an :class:`Objective` (beta, annealing), free bits and a learning-rate schedule;
+:func:`elbo_per_image` and :func:`iwae_bound` bound ``log p(x)``; :mod:`pp_vae.vae.analysis` measures collapse, gaps
+and anomalies, :mod:`pp_vae.vae.disentanglement` what a beta-VAE's axes do not promise.
 """
 
 from pp_vae._lazy import attach
@@ -20,7 +21,18 @@ __getattr__, __dir__, __all__ = attach(
         "iaf": ["IAFVAE"],
         "ladder": ["LadderVAE", "LadderPosterior", "precision_weighted"],
         "binary": ["BinaryVAE", "StraightThroughBernoulli", "bernoulli_kl"],
-        "catalogue": ["FAMILIES", "LIKELIHOODS", "ARCHITECTURES", "LR_SCHEDULES", "AUTO", "MEMBER_OPTIONS", "default_likelihood"],
+        "catalogue": [
+            "FAMILIES",
+            "LIKELIHOODS",
+            "ARCHITECTURES",
+            "ARCH_MEMBERS",
+            "LR_SCHEDULES",
+            "AUTO",
+            "MEMBER_OPTIONS",
+            "default_likelihood",
+        ],
+        "made": ["MADEDecoder"],
+        "disentanglement": ["AxisMatch", "identity_changes", "match_axes", "pixel_classifier"],
         "likelihoods": [
             "Likelihood",
             "Binomial",
@@ -41,6 +53,7 @@ __getattr__, __dir__, __all__ = attach(
             "TanhDecoder",
             "make_encoder",
             "make_decoder",
+            "decoder_logits",
         ],
         "rate_distortion": ["RateDistortion", "independent_pixel_log_likelihood", "tabular_rate_distortion", "rate_and_distortion"],
         "autoencoder": ["Autoencoder", "fit_autoencoder"],
@@ -78,7 +91,7 @@ __getattr__, __dir__, __all__ = attach(
             "gaussian_q_elbo",
             "gaussian_q_log_weights",
         ],
-        "objective": ["Objective", "SyncFreeELBO", "TrainingLoss"],
+        "objective": ["Objective", "SyncFreeELBO", "TrainingLoss", "free_bits_kl", "check_free_bits"],
         "graphs": ["GraphedStep"],
         "config": ["TrainConfig", "History"],
         "training": ["train", "new_vae"],

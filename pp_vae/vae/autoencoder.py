@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from pp_vae.data.images import ImageData
-from pp_vae.vae.catalogue import ARCHITECTURES
+from pp_vae.vae.catalogue import ARCH_MEMBERS, ARCHITECTURES
 from pp_vae.vae.networks import make_decoder, make_encoder
 from pp_vae.validation import integer_at_least
 
@@ -25,8 +25,9 @@ class Autoencoder(nn.Module):
         self, input_dim: int, latent_dim: int, hidden_dim: int = 256, arch: str = "mlp", image_shape: tuple[int, int] | None = None
     ) -> None:
         super().__init__()
-        if arch not in ARCHITECTURES:
-            raise ValueError(f"arch must be one of {', '.join(ARCHITECTURES)}, got {arch!r}")
+        takes = [name for name in ARCHITECTURES if name not in ARCH_MEMBERS]  # a decoder of z alone
+        if arch not in takes:
+            raise ValueError(f"arch must be one of {', '.join(takes)}, got {arch!r}")
         self.encoder = make_encoder(arch, input_dim, hidden_dim, latent_dim, image_shape)
         self.decoder = make_decoder(arch, latent_dim, hidden_dim, input_dim, image_shape)
 

@@ -67,9 +67,13 @@ def default_likelihood(levels: int | None) -> str:
     return "bernoulli" if levels == 1 else "binomial"
 
 
-ARCHITECTURES = ("mlp", "conv", "linear", "iwae")
+ARCHITECTURES = ("mlp", "conv", "linear", "iwae", "made")
 """The encoder and decoder networks: one hidden layer each (``mlp``), two strided convolutions (``conv``), none (``linear``),
-or two tanh hidden layers each (``iwae``: Burda et al. 2016's one-stochastic-layer networks)."""
+two tanh hidden layers each (``iwae``: Burda et al. 2016's one-stochastic-layer networks), or the ``mlp`` encoder with an
+autoregressive decoder over binary pixels (``made``: Germain et al. 2015's masked MLP, conditioned on ``z``)."""
+
+ARCH_MEMBERS: dict[str, tuple[str, ...]] = {"made": ("vae", "iaf")}
+"""Architectures only some members take, and those members (the others call their decoder without the images)."""
 
 LR_SCHEDULES = ("constant", "iwae")
 """How the learning rate moves over the epochs: not at all, or the IWAE paper's stages (:func:`pp_vae.vae.config.learning_rate`)."""

@@ -49,8 +49,9 @@ class TrainConfig:
     ``arch`` (:data:`~pp_vae.vae.catalogue.ARCHITECTURES`: ``mlp``, ``conv``, ``linear``, or ``iwae``, two tanh hidden
     layers each way as in Burda et al. 2016), ``likelihood`` (``auto``: the Bernoulli on binary images, else the
     Binomial over the grey levels), ``sigma`` (Gaussian), ``trials`` (Binomial; ``None``: the data's own grey levels,
-    16 for the digits), ``flows`` (IAF), ``top_dim`` (ladder). The objective: ``beta``
-    and ``anneal_epochs``. The optimisation: ``epochs``, ``batch_size``, ``lr``, ``seed`` and ``lr_schedule``:
+    16 for the digits), ``flows`` (IAF), ``top_dim`` (ladder). The objective: ``beta``,
+    ``anneal_epochs`` and ``free_bits`` (nats per latent dimension, 0: off; :func:`pp_vae.vae.objective.free_bits_kl`).
+    The optimisation: ``epochs``, ``batch_size``, ``lr``, ``seed`` and ``lr_schedule``:
     ``constant`` (Adam at ``lr`` with torch's epsilon 1e-8), or ``iwae``, the optimisation of Burda et al. (2016):
     stage ``i`` lasts ``3**i`` epochs at ``lr * 10**(-i / 7)`` (:func:`learning_rate`) and Adam's epsilon is 1e-4.
     """
@@ -71,10 +72,11 @@ class TrainConfig:
     flows: int = VAESpec.flows
     top_dim: int = VAESpec.top_dim
     lr_schedule: str = "constant"
+    free_bits: float = 0.0
 
     def __post_init__(self) -> None:
         from pp_vae.vae.likelihoods import check_sigma
-        from pp_vae.vae.objective import Objective
+        from pp_vae.vae.objective import Objective, check_free_bits
 
         for name in ("epochs", "latent_dim", "hidden_dim", "batch_size", "flows", "top_dim"):
             integer_at_least(name, getattr(self, name))
@@ -90,6 +92,7 @@ class TrainConfig:
         if self.arch not in ARCHITECTURES:
             raise ValueError(f"arch must be one of {', '.join(ARCHITECTURES)}, got {self.arch!r}")
         Objective(self.beta)  # checks beta
+        self.free_bits = check_free_bits(self.free_bits)
         learning_rate(self.lr_schedule, self.lr, 0)  # checks lr_schedule
         refuse_unread(self.model, self)  # an option the model would not read is refused before any data loads
 

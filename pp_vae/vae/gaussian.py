@@ -16,7 +16,8 @@ from torch.distributions import Distribution
 from pp_vae.bayes.information import gaussian_kl
 from pp_vae.vae.bounds import gaussian_q_elbo
 from pp_vae.vae.family import VAEFamily, standard_normal, standard_normal_log_prob
-from pp_vae.vae.networks import make_decoder, make_encoder
+from pp_vae.vae.made import MADEDecoder
+from pp_vae.vae.networks import decoder_logits, make_decoder, make_encoder
 from pp_vae.vae.spec import VAESpec
 
 
@@ -40,7 +41,7 @@ class VAE(VAEFamily):
         pyro.module("likelihood", self.likelihood)
         with pyro.plate("data", x.shape[0], device=x.device):
             z = pyro.sample("z", dist.Normal(x.new_zeros(self.latent_dim), x.new_ones(self.latent_dim)).to_event(1))
-            pyro.sample("x", self.likelihood.distribution(self.decoder(z), x), obs=self.likelihood.observed(x))
+            pyro.sample("x", self.likelihood.distribution(decoder_logits(self.decoder, z, x), x), obs=self.likelihood.observed(x))
 
     def guide(self, x: torch.Tensor) -> None:
         """``q(z | x)``, :meth:`posterior`'s ``N(z; encoder(x))``: amortised, one network for every image."""
@@ -57,7 +58,7 @@ class VAE(VAEFamily):
         return dist.Normal(*self.encoder(x)).to_event(1)
 
     def log_joint(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        return self.likelihood.log_prob(self.decoder(z), x) + standard_normal_log_prob(z)
+        return self.likelihood.log_prob(decoder_logits(self.decoder, z, x), x) + standard_normal_log_prob(z)
 
     def elbo(self, x: torch.Tensor, num_samples: int = 10) -> torch.Tensor:
         """Each image's ELBO: ``E_q[log p(x|z)]`` by ``num_samples`` draws minus the closed-form KL."""
@@ -78,4 +79,10 @@ class VAE(VAEFamily):
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """``E[x | z]``, or for the autoregressive (``made``) decoder each pixel's probability along one drawn image.
+
+        That decoder's mean has no closed form; its image is drawn pixel by pixel from torch's global generator.
+        """
+        if isinstance(self.decoder, MADEDecoder):
+            return self.decoder.draw(z)[1]
         return self.likelihood.mean(self.decoder(z))

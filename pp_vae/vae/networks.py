@@ -1,11 +1,13 @@
 """The VAE's networks: an encoder ``x -> (loc, scale)`` of a diagonal Gaussian and a decoder ``z ->`` one number per pixel.
 
-Four architectures (``arch``): ``mlp``, one hidden layer each way (softplus), as Pyro's VAE example;
+Five architectures (``arch``): ``mlp``, one hidden layer each way (softplus), as Pyro's VAE example;
 ``iwae``, two tanh hidden layers each way, the one-stochastic-layer networks of Burda et al. (2016)
 (784-200-200-50 up, 50-200-200-784 down with ``hidden_dim`` 200 and ``latent_dim`` 50); ``conv``, two
 stride-2 convolutions down and two transposed convolutions up around a fully connected layer, the usual
 choice for MNIST-sized images on a GPU (for images whose sides divide by 4: 8x8, 28x28); and ``linear``, no
-nonlinearity at all: with a Gaussian likelihood, probabilistic PCA (lecture 7).
+nonlinearity at all: with a Gaussian likelihood, probabilistic PCA (lecture 7); and ``made``, the ``mlp`` encoder with an
+autoregressive decoder (:class:`~pp_vae.vae.made.MADEDecoder`), whose pixel ``d`` also reads the pixels before it, so it
+is called with the images too (:func:`decoder_logits`).
 Every encoder exposes ``hidden(x)`` (the features the IAF and ladder guides read) and ``heads(h)``.
 """
 
@@ -15,6 +17,7 @@ import torch
 from torch import nn
 
 from pp_vae.vae.catalogue import ARCHITECTURES
+from pp_vae.vae.made import MADEDecoder
 
 
 class Encoder(nn.Module):
@@ -135,7 +138,7 @@ class ConvDecoder(nn.Module):
 
 def make_encoder(arch: str, input_dim: int, hidden_dim: int, latent_dim: int, image_shape: tuple[int, int] | None) -> Encoder:
     """The encoder of architecture ``arch`` (one of :data:`~pp_vae.vae.catalogue.ARCHITECTURES`)."""
-    if arch == "mlp":
+    if arch in ("mlp", "made"):
         return Encoder(input_dim, hidden_dim, latent_dim)
     if arch == "iwae":
         return TanhEncoder(input_dim, hidden_dim, latent_dim)
@@ -160,4 +163,11 @@ def make_decoder(arch: str, latent_dim: int, hidden_dim: int, output_dim: int, i
         return ConvDecoder(latent_dim, hidden_dim, image_shape)
     if arch == "linear":
         return nn.Linear(latent_dim, output_dim)  # x = W z + b: PPCA's decoder
+    if arch == "made":
+        return MADEDecoder(latent_dim, hidden_dim, output_dim)
     raise ValueError(f"arch must be one of {', '.join(ARCHITECTURES)}, got {arch!r}")
+
+
+def decoder_logits(decoder: nn.Module, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The decoder's output for codes ``z`` scoring images ``x``: an autoregressive decoder also reads ``x``, the others ``z`` alone."""
+    return decoder(z, x) if isinstance(decoder, MADEDecoder) else decoder(z)

@@ -6,6 +6,11 @@ so the KL term is scaled and the reconstruction is not. KL annealing (Bowman et 
 weight linearly from near 0 over the first steps. The weight is the objective's, passed to training;
 the VAE itself always defines the ELBO.
 
+**Free bits** (Kingma et al. 2016) clamp each latent dimension's KL, averaged over the minibatch, below at
+``lambda`` nats: the loss's KL term becomes ``n sum_j max(lambda, mean_i KL(q(z_ij | x_i) || p(z_ij)))``, so a
+dimension below the floor costs nothing to use and one above it is trained as before. It keeps a rate of at
+least ``lambda`` per dimension when a powerful decoder would otherwise leave ``z`` unused (lecture 5).
+
 The loss is Pyro's ELBO computed by :class:`SyncFreeELBO`: the same number as the member's own
 ``TraceMeanField_ELBO`` or ``Trace_ELBO``, without the reads of the loss back to the host that Pyro's
 ``differentiable_loss`` makes on every step (``torch_item``, ``warn_if_nan``). On a GPU those reads make
@@ -24,7 +29,7 @@ from pyro.distributions.util import scale_and_mask
 from pyro.infer import Trace_ELBO
 from pyro.poutine.scale_messenger import ScaleMessenger
 from torch import nn
-from torch.distributions import kl_divergence
+from torch.distributions import Independent, kl_divergence
 
 from pp_vae.vae.family import VAEFamily
 from pp_vae.validation import integer_at_least
@@ -57,14 +62,35 @@ class Objective:
         return float(self.beta) * min(1.0, (step + 1) / self.anneal_steps)
 
 
+def check_free_bits(free_bits: object) -> float:
+    """``free_bits`` as a float: a number of nats, zero (off) or positive; anything else is a ``ValueError`` naming it."""
+    if isinstance(free_bits, bool) or not isinstance(free_bits, (int, float)) or not (free_bits >= 0 and math.isfinite(free_bits)):
+        raise ValueError(f"free_bits must be a number of nats >= 0 (0: off), got {free_bits!r}")
+    return float(free_bits)
+
+
+def free_bits_kl(q: Any, p: Any, floor: float) -> torch.Tensor:
+    """``n sum_j max(floor, mean_i KL_ij)``: each dimension ``j``'s KL of a latent site, averaged over its ``n`` draws, clamped below."""
+    q_base = q.base_dist if isinstance(q, Independent) else q
+    p_base = p.base_dist if isinstance(p, Independent) else p
+    kl = kl_divergence(q_base, p_base)  # NotImplementedError where torch has no closed form
+    kl = kl.expand(q.batch_shape + q.event_shape).reshape(-1, *q.event_shape)  # (n, dimensions...)
+    return kl.mean(0).clamp_min(floor).sum() * kl.shape[0]
+
+
 class SyncFreeELBO(Trace_ELBO):
     """Minus the ELBO of a fully reparameterised guide, as ``TraceMeanField_ELBO`` estimates it, never read back to the host.
 
     Per latent site the KL in closed form where torch has it, else ``log p(z) - log q(z)`` at the draw; plus
     every observed site's log-likelihood, minus ``log q`` of the guide's auxiliary sites; averaged over
     ``num_particles`` draws. A latent site that cannot be reparameterised (it would need a score-function
-    term) is refused by name.
+    term) is refused by name. With ``free_bits`` above 0 each site's KL is :func:`free_bits_kl`'s (a site without a
+    closed-form KL is refused by name).
     """
+
+    def __init__(self, *args: Any, free_bits: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.free_bits = check_free_bits(free_bits)
 
     def differentiable_loss(self, model: Any, guide: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
         """``-ELBO`` of one batch: a tensor on the data's device, differentiable, with no host synchronisation."""
@@ -81,6 +107,9 @@ class SyncFreeELBO(Trace_ELBO):
                 if not q["fn"].has_rsample:
                     kind = type(q["fn"]).__name__
                     raise ValueError(f"guide site {name!r} cannot be reparameterised ({kind}): SyncFreeELBO needs rsample")
+                if self.free_bits > 0:
+                    elbo = elbo - self._free_bits_term(name, q, site)
+                    continue
                 try:
                     kl = scale_and_mask(kl_divergence(q["fn"], site["fn"]), scale=q["scale"], mask=q["mask"])
                     elbo = elbo - kl.sum()
@@ -92,19 +121,30 @@ class SyncFreeELBO(Trace_ELBO):
             loss = loss - elbo / self.num_particles
         return loss
 
+    def _free_bits_term(self, name: str, q: dict[str, Any], site: dict[str, Any]) -> torch.Tensor:
+        """The KL term of latent site ``name`` under free bits, times the site's scale (the KL weight)."""
+        if q["mask"] is not None:
+            raise ValueError(f"free bits average the KL over the minibatch: latent site {name!r} is masked")
+        try:
+            return free_bits_kl(q["fn"], site["fn"], self.free_bits) * q["scale"]
+        except NotImplementedError:
+            kind = type(q["fn"]).__name__
+            raise ValueError(f"free bits need each dimension's KL in closed form: latent site {name!r} ({kind}) has none") from None
+
 
 class TrainingLoss(nn.Module):
     """A batch's training loss, ``-L_beta`` summed over images, differentiable; a module so ``DistributedDataParallel`` can wrap it.
 
     Pyro runs the VAE's model and guide as SVI would, and :class:`SyncFreeELBO` adds up the member's ELBO;
-    :attr:`kl_weight` is set by the training loop from the :class:`Objective`.
+    :attr:`kl_weight` is set by the training loop from the :class:`Objective`; ``free_bits`` (nats, 0: off) clamps each
+    latent dimension's minibatch-average KL below (:func:`free_bits_kl`).
     """
 
-    def __init__(self, vae: VAEFamily) -> None:
+    def __init__(self, vae: VAEFamily, free_bits: float = 0.0) -> None:
         super().__init__()
         self.vae = vae
         self.kl_weight = 1.0
-        self._estimator = SyncFreeELBO(num_particles=vae.elbo_estimator().num_particles)
+        self._estimator = SyncFreeELBO(num_particles=vae.elbo_estimator().num_particles, free_bits=free_bits)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``-L_beta`` of the batch ``x`` at the current KL weight (the plain ELBO at weight 1, the hot path)."""

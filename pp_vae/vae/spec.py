@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from pp_vae.vae.catalogue import AUTO, MEMBER_OPTIONS, default_likelihood
+from pp_vae.vae.catalogue import ARCH_MEMBERS, AUTO, MEMBER_OPTIONS, default_likelihood
 from pp_vae.validation import integer_at_least
 
 
@@ -64,7 +64,15 @@ def refuse_unread(kind: str, options: object) -> None:
     """A ``ValueError`` naming an option of ``options`` (a spec or a config) that member ``kind`` does not read.
 
     Only an option set away from the spec's default counts (``flows=3`` for ``"vae"``): a default is no choice.
+    An architecture only some members take (``made``) is refused for the others, and ``made`` for a likelihood other
+    than the Bernoulli (its draws are binary pixels).
     """
+    arch = getattr(options, "arch")  # noqa: B009 (``options`` is a spec or a config, typed ``object``)
+    if kind not in ARCH_MEMBERS.get(arch, (kind,)):
+        raise ValueError(f"model {kind!r} does not take arch {arch!r}: only model {' or '.join(map(repr, ARCH_MEMBERS[arch]))} does")
+    likelihood = options.likelihood_name() if isinstance(options, VAESpec) else getattr(options, "likelihood")  # noqa: B009
+    if arch == "made" and likelihood not in (AUTO, "bernoulli"):
+        raise ValueError(f"arch 'made' models binary pixels: it needs likelihood 'bernoulli', got {likelihood!r}")
     for name, reader in MEMBER_OPTIONS.items():
         value, default = getattr(options, name), DEFAULTS[name]
         if reader != kind and value != default:

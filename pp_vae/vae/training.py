@@ -116,9 +116,10 @@ def train(
             "anneal_epochs": was["anneal_epochs"],
             "lr": was["lr"],
             "lr_schedule": was.get("lr_schedule", "constant"),  # written before learning-rate schedules
+            "free_bits": was.get("free_bits", 0.0),  # written before free bits
         }
         asked = {**vae.config(), "lr": config.lr, "lr_schedule": config.lr_schedule}
-        asked.update(beta=config.beta, anneal_epochs=config.anneal_epochs)
+        asked.update(beta=config.beta, anneal_epochs=config.anneal_epochs, free_bits=config.free_bits)
         if trained != asked:
             raise ValueError(f"{checkpoint} was trained with {trained}, not with these options; use another --out")
         if state["data"] and state["data"] != data_description(data):
@@ -133,7 +134,7 @@ def train(
         group["eps"] = config.adam_eps
         group["lr"] = torch.tensor(config.lr, device=torch_device) if lr_on_device else config.lr  # each epoch sets its own
 
-    loss = TrainingLoss(vae)
+    loss = TrainingLoss(vae, free_bits=config.free_bits)
     loss_of = parallel.wrap(loss)  # the loss module, or DistributedDataParallel of it: both return the batch's loss
     n = data.train.shape[0]
     validate = is_validation_enabled()

@@ -17,7 +17,7 @@ def test_bad_options_are_named():
         TrainConfig(beta=-1)
     with pytest.raises(ValueError, match="lr_schedule must be one of constant, iwae, got 'cosine'"):
         TrainConfig(lr_schedule="cosine")
-    with pytest.raises(ValueError, match="arch must be one of mlp, conv, linear, iwae, got 'rnn'"):
+    with pytest.raises(ValueError, match="arch must be one of mlp, conv, linear, iwae, made, got 'rnn'"):
         TrainConfig(arch="rnn")
 
 
