@@ -4,11 +4,12 @@
 before it (raster order) and from ``z``, so the exact ``log p(x | z)`` of an image costs one pass. Hidden unit
 ``k`` has a *degree* ``m_k`` in ``0..D-1``, spread evenly: it reads pixels ``i < m_k`` (and ``z``, which enters the
 hidden layer unmasked), and pixel ``d``'s logit reads the units with ``m_k <= d``. Pixel ``d``'s logit thus
-depends on pixels ``< d`` alone; units of degree 0 carry ``z`` to every pixel. Drawing an image takes ``D``
+depends on pixels ``< d`` alone; ``z`` reaches pixel ``d`` only through the units of degree at most ``d`` (one for the
+first pixels, all of them for the last). Drawing an image takes ``D``
 steps, one pixel at a time. Besides the hidden layer, pixel ``d``'s logit reads the pixels before it directly (a
-strictly lower-triangular linear map of the pixels, started at zero). With every weight
-from ``x`` at zero it is the ``mlp`` decoder (one softplus hidden layer of ``hidden_dim``), so ``mlp`` against
-``made`` changes one thing: whether a pixel sees the pixels before it.
+strictly lower-triangular linear map of the pixels, started at zero). So ``mlp`` against ``made`` changes two
+things: whether a pixel sees the pixels before it, and how many hidden units carry ``z`` to each pixel (all of them
+in ``mlp``'s one softplus hidden layer of ``hidden_dim``; those of degree at most ``d`` here).
 
 Such a decoder can model the digits well without any code, which is why a VAE with it tends to leave ``z``
 unused (posterior collapse; Bowman et al. 2016, Chen et al. 2017).
