@@ -4,7 +4,7 @@ For each posteriordb reference posterior named below (from ../shared/reference_p
 4 chains of 1000 draws after each warm-up length, the same seed for both starts. Per run: the largest R-hat,
 the smallest bulk ESS, divergences, gradient evaluations and seconds (Pathfinder's included), and bulk ESS
 per second; then, per start, the shortest warm-up from which every longer one also converged
-(R-hat < 1.01 and bulk ESS >= 400).
+(no divergence, R-hat < 1.01 and bulk ESS >= 400: lecture 2's rule).
 
 Run: .venv/bin/python benchmarks/warm_start.py [posterior ...]
 """
@@ -43,7 +43,7 @@ def main(names: list[str]) -> None:
         "VI as NUTS's warm-up: Stan's default start vs Pathfinder's draws, over warm-up lengths",
         rows,
         ".venv/bin/python benchmarks/warm_start.py " + " ".join(names),
-        notes="Converged: R-hat < 1.01 and bulk ESS >= 400 for every parameter. Seconds and gradients include Pathfinder's. "
+        notes="Converged: no divergence, R-hat < 1.01 and bulk ESS >= 400 for every parameter. Seconds and gradients include Pathfinder's. "
         "PyStan 3 takes a start (init) but no initial inverse metric, so the metric is still learned in the warm-up. "
         "Shortest converged warm-up per start: " + "; ".join(str(row) for row in shortest),
     )

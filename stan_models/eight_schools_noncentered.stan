@@ -1,5 +1,6 @@
 // Eight schools, non-centred: theta = mu + tau * theta_raw with theta_raw ~ normal(0, 1).
-// The same model as eight_schools_centered.stan, a geometry NUTS can sample without divergences.
+// The same model as eight_schools_centered.stan without its funnel: NUTS diverges here rarely, not never
+// (lecture 2 counts the divergences per seed).
 data {
   int<lower=0> J;
   array[J] real y;

@@ -34,7 +34,7 @@ __getattr__, __dir__, __all__ = attach(
         "metropolis": ["MetropolisResult", "random_walk_metropolis", "fit_metropolis"],
         "hmc": ["leapfrog", "energy_error", "max_energy_errors", "stability_limit", "sampler_table"],
         "checks": ["predictive_pvalue"],
-        "mcmc_cost": ["Efficiency", "efficiency", "cost_ratio"],
+        "mcmc_cost": ["Efficiency", "efficiency", "cost_ratio", "cost_to_ess"],
         "loo": ["pointwise_log_likelihood", "grouped_loo_data", "pooling_loo"],
         "svi": ["run_svi", "guide_draws", "guide_log_weights", "subsampled_log_likelihoods", "frozen"],
         "gradients": ["PerDrawGradients", "score_function_gradients", "reparameterised_gradients", "summed_variance_ratio"],

@@ -109,8 +109,8 @@ class WarmupRun:
 
     @property
     def converged(self) -> bool:
-        """Every parameter's rank-normalised R-hat below 1.01 (Vehtari et al. 2021) and bulk ESS at least 400."""
-        return self.max_rhat < 1.01 and self.min_ess_bulk >= 400
+        """No divergence (lecture 2's rule), every rank-normalised R-hat below 1.01 (Vehtari et al. 2021), bulk ESS at least 400."""
+        return self.divergences == 0 and self.max_rhat < 1.01 and self.min_ess_bulk >= 400
 
     @property
     def ess_per_second(self) -> float:

@@ -88,7 +88,8 @@ def replication_check(
         grid = np.linspace(min(edges[0], observed_value), max(edges[-1], observed_value), 400)
         ax.plot(grid, exact.pdf(grid) * values.size * np.diff(edges).mean(), color="k", lw=1.2, label="exact distribution")
         ax.set_ylim(0, 1.5 * float(np.max(counts)))  # headroom for the legend above the bell
-    ax.axvline(observed_value, color="C3", lw=2, label=f"observed (P(rep >= obs) = {p_value:.2f})")
+    # two significant digits, so that a p of 0.005 reads 0.005 (not 0.01) and 0.51 reads 0.51
+    ax.axvline(observed_value, color="C3", lw=2, label=f"observed (P(rep >= obs) = {p_value:.2g})")
     ax.set(xlabel=name, ylabel="replications", title=f"{title}: {name}")
     ax.legend(frameon=False, fontsize="small", loc="best" if exact is None else "upper left")
     fig.tight_layout()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from pp_vae.inference import from_draws
-from pp_vae.inference.mcmc_cost import cost_ratio, efficiency
+from pp_vae.inference.mcmc_cost import cost_ratio, cost_to_ess, efficiency
 
 
 def _run(draws, n_steps=None, **attrs):
@@ -37,3 +37,16 @@ def test_bad_input_is_named():
     plain = from_draws({"x": np.zeros((1, 10))}, method="meanfield", model="m", seconds=1.0, gradient_evaluations=5)
     with pytest.raises(ValueError, match="needs an MCMC result"):
         efficiency(plain, ["x"])
+
+
+def test_cost_to_ess_is_the_warmup_plus_the_sampling_that_buys_the_target():
+    draws = np.random.default_rng(1).normal(size=(4, 4000))  # independent: ESS about 16,000
+    run = _run(draws, n_steps=np.full((4, 4000), 2), gradient_evaluations=40_000)  # 32,000 sampling, 8,000 warm-up
+    gradients, seconds = cost_to_ess(run, ["x"], target_ess=400)
+    assert gradients == pytest.approx(8_000 + 32_000 * 400 / 16_000, rel=0.01) and seconds == pytest.approx(2.0 * gradients / 40_000)
+    assert cost_to_ess(run, ["x"], target_ess=1600)[0] - 8_000 == pytest.approx(4 * (gradients - 8_000))
+    with pytest.raises(ValueError, match="target_ess must be a positive number, got 0"):
+        cost_to_ess(run, ["x"], target_ess=0)
+    metropolis = _run(draws, density_evaluations=16_004, gradient_evaluations=0)
+    with pytest.raises(ValueError, match="needs a NUTS result"):
+        cost_to_ess(metropolis, ["x"])

@@ -35,8 +35,19 @@ def test_inits_are_draws_of_the_approximation_in_declared_shapes():
 
 
 def test_the_shortest_converged_warmup_needs_every_longer_one_converged():
-    def run(warmup, rhat):
-        return WarmupRun("stan", warmup, rhat, 1000.0, 1.0, 100, 0)
+    def run(warmup, rhat, divergences=0):
+        return WarmupRun("stan", warmup, rhat, 1000.0, 1.0, 100, divergences)
 
     runs = [run(25, 1.2), run(50, 1.005), run(100, 1.02), run(200, 1.003), run(1000, 1.002)]
     assert shortest_converged_warmup(runs, "stan") == 200 and shortest_converged_warmup(runs, "pathfinder") is None
+    # one divergence at 200 iterations: that run has not converged, whatever its R-hat and ESS (lecture 2's rule)
+    runs[3] = run(200, 1.003, divergences=1)
+    assert not runs[3].converged and runs[4].converged and shortest_converged_warmup(runs, "stan") == 1000
+
+
+def test_a_run_converges_only_with_no_divergence_low_rhat_and_enough_ess():
+    def run(rhat, ess, divergences):
+        return WarmupRun("pathfinder", 200, rhat, ess, 1.0, 100, divergences)
+
+    assert run(1.003, 1000.0, 0).converged
+    assert not run(1.003, 1000.0, 1).converged and not run(1.02, 1000.0, 0).converged and not run(1.003, 399.0, 0).converged

@@ -5,7 +5,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from pp_vae import plots
-from pp_vae.bayes import BetaBernoulli, NormalKnownVariance, simulate_predictive_coverage
+from pp_vae.bayes import BetaBernoulli, NormalKnownVariance, simulate_predictive_coverage, switches
 
 
 def _lines(fig: Figure) -> dict:
@@ -42,6 +42,16 @@ def test_replication_check_marks_the_observed_statistic():
     fig = plots.replication_check(reps, data, np.sum, "heads")
     observed = [line for line in fig.axes[0].get_lines() if line.get_label().startswith("observed")][0]
     assert observed.get_xdata()[0] == 3
+
+
+def test_replication_check_legend_keeps_a_small_p_value_s_digits():
+    data = np.array([1, 0] * 13 + [1] * 14)  # 26 switches in 40 flips: few of 1,000 independent replications have as many
+    reps = BetaBernoulli().replicate(data, n_replications=1000, seed=0)
+    p_value = np.mean([switches(d) >= switches(data) for d in reps.datasets])
+    assert 0 < p_value < 0.1 and f"{p_value:.2g}" != f"{p_value:.2f}", p_value  # a p-value that two decimals would round
+    fig = plots.replication_check(reps, data, switches, "switches")
+    labels = [line.get_label() for line in fig.axes[0].get_lines() if line.get_label().startswith("observed")]
+    assert labels == [f"observed (P(rep >= obs) = {p_value:.2g})"]
 
 
 def test_prior_predictive_check_draws_the_exact_density_at_the_histogram_scale():
