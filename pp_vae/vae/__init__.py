@@ -45,6 +45,7 @@ __getattr__, __dir__, __all__ = attach(
         "rate_distortion": ["RateDistortion", "independent_pixel_log_likelihood", "tabular_rate_distortion", "rate_and_distortion"],
         "autoencoder": ["Autoencoder", "fit_autoencoder"],
         "gradients": ["encoder_gradients", "bit_gradients"],
+        "iwae_snr": ["iwae_gradients", "encoder_and_decoder", "signal_to_noise", "median_snr", "gradient_snr"],
         "ppca": [
             "LinearGaussian",
             "GaussianPosterior",
@@ -66,7 +67,7 @@ __getattr__, __dir__, __all__ = attach(
         ],
         "objective": ["Objective", "SyncFreeELBO", "TrainingLoss"],
         "graphs": ["GraphedStep"],
-        "config": ["TrainConfig", "History"],
+        "config": ["TrainConfig", "History", "OBJECTIVES"],
         "training": ["train", "new_vae"],
         "checkpoints": ["CHECKPOINT", "save_checkpoint", "load_checkpoint", "data_description"],
         "runs": ["RUN_FILES", "RunFolderError", "holds_run", "claim_run_folder"],

@@ -12,6 +12,9 @@ from pp_vae.validation import integer_at_least
 if TYPE_CHECKING:  # the module stays light: the CLI reads its defaults before any torch import
     from pp_vae.vae.objective import Objective
 
+OBJECTIVES = ("elbo", "iwae")
+"""Training objectives: the ELBO, or the K-sample importance-weighted bound of Burda et al. (2016)."""
+
 IWAE_ADAM_EPS = 1e-4
 """Adam's epsilon in Burda et al. (2016)'s optimisation (torch's default is 1e-8)."""
 
@@ -50,7 +53,8 @@ class TrainConfig:
     layers each way as in Burda et al. 2016), ``likelihood`` (``auto``: the Bernoulli on binary images, else the
     Binomial over the grey levels), ``sigma`` (Gaussian), ``trials`` (Binomial; ``None``: the data's own grey levels,
     16 for the digits), ``flows`` (IAF), ``top_dim`` (ladder). The objective: ``beta``
-    and ``anneal_epochs``. The optimisation: ``epochs``, ``batch_size``, ``lr``, ``seed`` and ``lr_schedule``:
+    and ``anneal_epochs``, or ``objective="iwae"`` with ``iwae_train_samples`` draws per image (the IWAE bound of
+    Burda et al. 2016, at beta 1 and without annealing). The optimisation: ``epochs``, ``batch_size``, ``lr``, ``seed`` and ``lr_schedule``:
     ``constant`` (Adam at ``lr`` with torch's epsilon 1e-8), or ``iwae``, the optimisation of Burda et al. (2016):
     stage ``i`` lasts ``3**i`` epochs at ``lr * 10**(-i / 7)`` (:func:`learning_rate`) and Adam's epsilon is 1e-4.
     """
@@ -71,6 +75,8 @@ class TrainConfig:
     flows: int = VAESpec.flows
     top_dim: int = VAESpec.top_dim
     lr_schedule: str = "constant"
+    objective: str = "elbo"
+    iwae_train_samples: int = 1
 
     def __post_init__(self) -> None:
         from pp_vae.vae.likelihoods import check_sigma
@@ -91,7 +97,26 @@ class TrainConfig:
             raise ValueError(f"arch must be one of {', '.join(ARCHITECTURES)}, got {self.arch!r}")
         Objective(self.beta)  # checks beta
         learning_rate(self.lr_schedule, self.lr, 0)  # checks lr_schedule
+        self._check_objective()
         refuse_unread(self.model, self)  # an option the model would not read is refused before any data loads
+
+    def _check_objective(self) -> None:
+        """``objective`` and ``iwae_train_samples``: K > 1 only with the IWAE bound, which has no KL weight to set."""
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        integer_at_least("iwae_train_samples", self.iwae_train_samples)
+        if self.objective == "elbo" and self.iwae_train_samples > 1:
+            raise ValueError(f"iwae_train_samples={self.iwae_train_samples} needs objective='iwae' (the ELBO takes one draw per image)")
+        if self.objective == "iwae" and (self.beta != 1 or self.anneal_epochs):
+            raise ValueError(
+                f"objective='iwae' is a bound on log p(x) with no KL term to weight: it needs beta=1 and anneal_epochs=0, "
+                f"got beta={self.beta!r}, anneal_epochs={self.anneal_epochs!r}"
+            )
+
+    @property
+    def training_samples(self) -> int:
+        """Draws per image of the IWAE training bound; 0 when the objective is the ELBO."""
+        return self.iwae_train_samples if self.objective == "iwae" else 0
 
     def lr_at(self, epoch: int) -> float:
         """Adam's learning rate in epoch ``epoch`` (from 0): :func:`learning_rate` of ``lr_schedule``."""
@@ -121,7 +146,7 @@ class TrainConfig:
             top_dim=self.top_dim,
         )
 
-    def objective(self, steps_per_epoch: int) -> Objective:
+    def kl_schedule(self, steps_per_epoch: int) -> Objective:
         """The KL weight schedule: ``beta``, reached over ``anneal_epochs`` epochs of ``steps_per_epoch`` steps."""
         from pp_vae.vae.objective import Objective
 

@@ -6,6 +6,10 @@ so the KL term is scaled and the reconstruction is not. KL annealing (Bowman et 
 weight linearly from near 0 over the first steps. The weight is the objective's, passed to training;
 the VAE itself always defines the ELBO.
 
+Or the objective is the importance-weighted bound (Burda et al. 2016), ``IWAE_K(x) = log (1/K sum_k
+p(x, z_k) / q(z_k | x))`` with ``z_k ~ q(z | x)`` reparameterised (:meth:`VAEFamily.log_weights`,
+:func:`pp_vae.vae.bounds.importance_weighted`): at ``K = 1`` it is the ELBO with its KL sampled at the draw.
+
 The loss is Pyro's ELBO computed by :class:`SyncFreeELBO`: the same number as the member's own
 ``TraceMeanField_ELBO`` or ``Trace_ELBO``, without the reads of the loss back to the host that Pyro's
 ``differentiable_loss`` makes on every step (``torch_item``, ``warn_if_nan``). On a GPU those reads make
@@ -26,6 +30,7 @@ from pyro.poutine.scale_messenger import ScaleMessenger
 from torch import nn
 from torch.distributions import kl_divergence
 
+from pp_vae.vae.bounds import importance_weighted
 from pp_vae.vae.family import VAEFamily
 from pp_vae.validation import integer_at_least
 
@@ -97,17 +102,24 @@ class TrainingLoss(nn.Module):
     """A batch's training loss, ``-L_beta`` summed over images, differentiable; a module so ``DistributedDataParallel`` can wrap it.
 
     Pyro runs the VAE's model and guide as SVI would, and :class:`SyncFreeELBO` adds up the member's ELBO;
-    :attr:`kl_weight` is set by the training loop from the :class:`Objective`.
+    :attr:`kl_weight` is set by the training loop from the :class:`Objective`. With ``iwae_samples = K >= 1``
+    the loss is minus the IWAE bound with ``K`` draws per image instead (no KL weight: it must stay 1).
     """
 
-    def __init__(self, vae: VAEFamily) -> None:
+    def __init__(self, vae: VAEFamily, iwae_samples: int = 0) -> None:
         super().__init__()
+        integer_at_least("iwae_samples", iwae_samples, 0)
         self.vae = vae
         self.kl_weight = 1.0
+        self.iwae_samples = iwae_samples
         self._estimator = SyncFreeELBO(num_particles=vae.elbo_estimator().num_particles)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``-L_beta`` of the batch ``x`` at the current KL weight (the plain ELBO at weight 1, the hot path)."""
+        """``-L_beta`` of the batch ``x`` at the current KL weight (the plain ELBO at weight 1, the hot path), or ``-IWAE_K``."""
+        if self.iwae_samples:
+            if self.kl_weight != 1.0:
+                raise ValueError(f"the IWAE bound has no KL weight: kl_weight must be 1, got {self.kl_weight}")
+            return -importance_weighted(self.vae.log_weights(x, self.iwae_samples)).sum()
         if self.kl_weight == 1.0:
             return self._estimator.differentiable_loss(self.vae.model, self.vae.guide, x)
         model = LatentScale(self.kl_weight)(self.vae.model)
