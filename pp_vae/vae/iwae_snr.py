@@ -55,12 +55,19 @@ def signal_to_noise(gradients: PerDrawGradients) -> np.ndarray:
 
 
 def median_snr(gradients: PerDrawGradients, bootstrap: int = 50, seed: int = 0) -> tuple[float, float]:
-    """The median over weights of :func:`signal_to_noise`, and its standard error by resampling the draws (the weights held fixed)."""
+    """The median over weights of :func:`signal_to_noise`, and its standard error by resampling the draws (the weights held fixed).
+
+    A resample of the draws is a vector of counts, so its means and variances are two matrix products (no copies of the draws).
+    """
     integer_at_least("bootstrap", bootstrap, 2)
     values = gradients.values
-    rng = np.random.default_rng(seed)
-    picks = (rng.integers(0, len(values), len(values)) for _ in range(bootstrap))
-    resampled = [np.nanmedian(signal_to_noise(PerDrawGradients(values[pick]))) for pick in picks]
+    draws = len(values)
+    counts = np.random.default_rng(seed).multinomial(draws, np.full(draws, 1 / draws), size=bootstrap).astype(values.dtype)
+    means = counts @ values / draws
+    variances = (counts @ values**2 - draws * means**2) / (draws - 1)
+    sd = np.sqrt(np.clip(variances, 0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        resampled = np.nanmedian(np.where(sd > 0, np.abs(means) / sd, np.nan), axis=1)
     return float(np.nanmedian(signal_to_noise(gradients))), float(np.std(resampled, ddof=1))
 
 

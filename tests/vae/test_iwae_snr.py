@@ -71,7 +71,7 @@ def test_snr_of_one_draw_matches_its_closed_form_on_a_linear_gaussian_vae():
     M = W.T @ W / s2 + np.eye(2)
     mean_c = (residual @ W / s2 - loc).sum(0)
     sd_c = np.sqrt(((M**2) @ (scale**2).T).sum(1))
-    draws = 4000
+    draws = 1000
     grads = iwae_gradients(vae, x, 1, [vae.decoder.net.bias, vae.encoder.loc.bias], draws=draws, seed=5)
     exact = np.concatenate([np.abs(mean_b) / sd_b, np.abs(mean_c) / sd_c])
     estimate = signal_to_noise(grads)
@@ -92,3 +92,17 @@ def test_weights_are_split_into_encoder_and_decoder_and_bad_input_is_named():
         iwae_gradients(vae, x, 0, groups["encoder"])
     with pytest.raises(ValueError, match="draws must be an integer >= 2, got 1"):
         iwae_gradients(vae, x, 1, groups["encoder"], draws=1)
+
+
+def test_the_median_snrs_bootstrap_error_matches_the_spread_over_fresh_draws():
+    """The SE from resampling one set of draws is about the sd of the median SNR over independent sets (a second estimator)."""
+    from pp_vae.inference.gradients import PerDrawGradients
+    from pp_vae.vae import median_snr
+
+    rng = np.random.default_rng(0)
+    true_snr = np.linspace(0.2, 3.0, 400)
+    sets = [PerDrawGradients(true_snr + rng.standard_normal((100, 400))) for _ in range(200)]  # sd 1: SNR = |mean|
+    medians = np.array([median_snr(g, bootstrap=2)[0] for g in sets])
+    value, se = median_snr(sets[0], bootstrap=400, seed=1)
+    assert abs(medians.mean() - np.median(true_snr)) < 0.05  # the estimate is near the true median SNR, 1.6
+    assert 0.7 < se / medians.std(ddof=1) < 1.4  # and its bootstrap SE is the spread over fresh draws, within bootstrap noise
