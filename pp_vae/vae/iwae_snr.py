@@ -74,9 +74,15 @@ def median_snr(gradients: PerDrawGradients, bootstrap: int = 50, seed: int = 0) 
 def gradient_snr(
     vae: VAEFamily, x: torch.Tensor, samples: Sequence[int], draws: int = 100, seed: int = 0
 ) -> dict[int, dict[str, tuple[float, float]]]:
-    """For each K in ``samples``: the encoder's and the decoder's median gradient SNR with its SE, on the minibatch ``x``."""
+    """For each K in ``samples``: the encoder's and the decoder's median gradient SNR with its SE, on the minibatch ``x``.
+
+    Both from the same draws: one backward pass per draw gives every weight's gradient.
+    """
     groups = encoder_and_decoder(vae)
+    cut = sum(p.numel() for p in groups["encoder"])
     result = {}
     for k in samples:
-        result[k] = {part: median_snr(iwae_gradients(vae, x, k, weights, draws, seed + k)) for part, weights in groups.items()}
+        values = iwae_gradients(vae, x, k, groups["encoder"] + groups["decoder"], draws, seed + k).values
+        parts = {"encoder": values[:, :cut], "decoder": values[:, cut:]}
+        result[k] = {part: median_snr(PerDrawGradients(part_values)) for part, part_values in parts.items()}
     return result
