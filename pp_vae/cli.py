@@ -316,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     from pp_vae.data.binarization import BINARIZATIONS
     from pp_vae.inference.comparison import METHODS
     from pp_vae.vae.catalogue import ARCHITECTURES, AUTO, FAMILIES, LIKELIHOODS, LR_SCHEDULES
-    from pp_vae.vae.config import TrainConfig
+    from pp_vae.vae.config import OBJECTIVES, TrainConfig
 
     parser = argparse.ArgumentParser(prog="pp-vae", description="Probabilistic programming, from conjugate posteriors to VAEs.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -438,6 +438,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="free bits (Kingma et al. 2016): each latent dimension's KL, averaged over the batch, counts as at least NATS "
         "in the training loss (default: %(default)s, off)",
     )
+    tr.add_argument(
+        "--objective",
+        choices=list(OBJECTIVES),
+        help="elbo (the default), or iwae: the importance-weighted bound of Burda et al. (2016) with --iwae-train-samples draws",
+    )
+    tr.add_argument("--iwae-train-samples", type=_positive_int, help="K, draws per image of the IWAE training bound (default: %(default)s)")
     tr.add_argument("--flows", type=_positive_int, help="IAF layers, read by --model iaf alone (default: %(default)s)")
     tr.add_argument(
         "--top-dim", type=_positive_int, help="size of the top latent layer, read by --model ladder alone (default: %(default)s)"

@@ -396,6 +396,21 @@ def test_train_a_made_decoder_with_free_bits_records_both_and_resume_must_repeat
     assert "'free_bits': 2.0" in capsys.readouterr().err
 
 
+def test_train_with_the_iwae_objective_records_it_and_refuses_k_without_it(tmp_path, capsys, monkeypatch):
+    """In process, one epoch on the 8x8 digits: --objective iwae --iwae-train-samples 3 lands in metrics.json's config."""
+    from pp_vae.cli import main
+
+    monkeypatch.setattr("pp_vae.plots.vae.training_figures", lambda *args, **kwargs: {})
+    out = tmp_path / "run"
+    assert main([str(a) for a in _tiny_run(out, "--objective", "iwae", "--iwae-train-samples", "3", "--epochs", "1")]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["config"]["objective"], metrics["config"]["iwae_train_samples"]) == ("iwae", 3)
+    capsys.readouterr()
+    assert main([str(a) for a in _tiny_run(tmp_path / "other", "--iwae-train-samples", "3")]) == 2
+    assert capsys.readouterr().err == "error: iwae_train_samples=3 needs objective='iwae' (the ELBO takes one draw per image)\n"
+    assert not (tmp_path / "other").exists()
+
+
 def _tiny_run(out, *extra):
     """``pp-vae train`` arguments for a run of seconds on the 8x8 digits."""
     common = ["--dataset", "digits", "--hidden-dim", "16", "--latent-dim", "2", "--iwae-samples", "0", "--device", "cpu", "--quiet"]

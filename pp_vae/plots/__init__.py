@@ -44,6 +44,7 @@ __getattr__, __dir__, __all__ = attach(
             "kl_weight_schedule",
             "test_elbo_curves",
             "gap_split",
+            "gradient_snr",
             "permutation_null",
             "score_histograms",
             "training_figures",

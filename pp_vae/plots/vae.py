@@ -205,6 +205,21 @@ def test_elbo_curves(histories: dict[str, History], title: str = "Test ELBO whil
     return fig
 
 
+def gradient_snr(result: dict[int, dict[str, tuple[float, float]]], title: str = "Gradient SNR against K") -> Figure:
+    """The encoder's and the decoder's median gradient SNR (with 2 SE bars) against the IWAE bound's K, log-log."""
+    ks = sorted(result)
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    for part, colour in (("encoder", "C0"), ("decoder", "C3")):
+        values = np.array([result[k][part] for k in ks])
+        ax.errorbar(ks, values[:, 0], yerr=2 * values[:, 1], marker="o", color=colour, capsize=3, label=part)
+    ax.set(xscale="log", yscale="log", xlabel="K, draws per image in the IWAE bound", ylabel="median |mean| / sd of the gradient")
+    ax.set_title(title)
+    ax.set_xticks(ks, [str(k) for k in ks])
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def gap_split(gaps: Gaps) -> Figure:
     """From the amortised ELBO up to ``log p(x)``: the amortisation gap, then the approximation gap, as a waterfall (nats per image)."""
     fig, ax = plt.subplots(figsize=(6.5, 3.4))

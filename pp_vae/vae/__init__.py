@@ -72,6 +72,7 @@ __getattr__, __dir__, __all__ = attach(
             "multisample_estimators",
             "exact_multisample_gradient",
         ],
+        "iwae_snr": ["iwae_gradients", "encoder_and_decoder", "signal_to_noise", "median_snr", "gradient_snr"],
         "ppca": [
             "LinearGaussian",
             "GaussianPosterior",
@@ -93,7 +94,7 @@ __getattr__, __dir__, __all__ = attach(
         ],
         "objective": ["Objective", "SyncFreeELBO", "TrainingLoss", "free_bits_kl", "check_free_bits"],
         "graphs": ["GraphedStep"],
-        "config": ["TrainConfig", "History"],
+        "config": ["TrainConfig", "History", "OBJECTIVES"],
         "training": ["train", "new_vae"],
         "checkpoints": ["CHECKPOINT", "save_checkpoint", "load_checkpoint", "data_description"],
         "runs": ["RUN_FILES", "RunFolderError", "holds_run", "claim_run_folder"],

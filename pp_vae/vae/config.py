@@ -12,6 +12,9 @@ from pp_vae.validation import integer_at_least
 if TYPE_CHECKING:  # the module stays light: the CLI reads its defaults before any torch import
     from pp_vae.vae.objective import Objective
 
+OBJECTIVES = ("elbo", "iwae")
+"""Training objectives: the ELBO, or the K-sample importance-weighted bound of Burda et al. (2016)."""
+
 IWAE_ADAM_EPS = 1e-4
 """Adam's epsilon in Burda et al. (2016)'s optimisation (torch's default is 1e-8)."""
 
@@ -50,8 +53,9 @@ class TrainConfig:
     layers each way as in Burda et al. 2016), ``likelihood`` (``auto``: the Bernoulli on binary images, else the
     Binomial over the grey levels), ``sigma`` (Gaussian), ``trials`` (Binomial; ``None``: the data's own grey levels,
     16 for the digits), ``flows`` (IAF), ``top_dim`` (ladder). The objective: ``beta``,
-    ``anneal_epochs`` and ``free_bits`` (nats per latent dimension, 0: off; :func:`pp_vae.vae.objective.free_bits_kl`).
-    The optimisation: ``epochs``, ``batch_size``, ``lr``, ``seed`` and ``lr_schedule``:
+    ``anneal_epochs`` and ``free_bits`` (nats per latent dimension, 0: off; :func:`pp_vae.vae.objective.free_bits_kl`),
+    or ``objective="iwae"`` with ``iwae_train_samples`` draws per image (the IWAE bound of Burda et al. 2016, at beta 1,
+    without annealing or free bits). The optimisation: ``epochs``, ``batch_size``, ``lr``, ``seed`` and ``lr_schedule``:
     ``constant`` (Adam at ``lr`` with torch's epsilon 1e-8), or ``iwae``, the optimisation of Burda et al. (2016):
     stage ``i`` lasts ``3**i`` epochs at ``lr * 10**(-i / 7)`` (:func:`learning_rate`) and Adam's epsilon is 1e-4.
     """
@@ -73,6 +77,8 @@ class TrainConfig:
     top_dim: int = VAESpec.top_dim
     lr_schedule: str = "constant"
     free_bits: float = 0.0
+    objective: str = "elbo"
+    iwae_train_samples: int = 1
 
     def __post_init__(self) -> None:
         from pp_vae.vae.likelihoods import check_sigma
@@ -94,7 +100,26 @@ class TrainConfig:
         Objective(self.beta)  # checks beta
         self.free_bits = check_free_bits(self.free_bits)
         learning_rate(self.lr_schedule, self.lr, 0)  # checks lr_schedule
+        self._check_objective()
         refuse_unread(self.model, self)  # an option the model would not read is refused before any data loads
+
+    def _check_objective(self) -> None:
+        """``objective`` and ``iwae_train_samples``: K > 1 only with the IWAE bound, which has no KL weight to set."""
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        integer_at_least("iwae_train_samples", self.iwae_train_samples)
+        if self.objective == "elbo" and self.iwae_train_samples > 1:
+            raise ValueError(f"iwae_train_samples={self.iwae_train_samples} needs objective='iwae' (the ELBO takes one draw per image)")
+        if self.objective == "iwae" and (self.beta != 1 or self.anneal_epochs or self.free_bits):
+            raise ValueError(
+                f"objective='iwae' is a bound on log p(x) with no KL term to weight or clamp: it needs beta=1, anneal_epochs=0 "
+                f"and free_bits=0, got beta={self.beta!r}, anneal_epochs={self.anneal_epochs!r}, free_bits={self.free_bits!r}"
+            )
+
+    @property
+    def training_samples(self) -> int:
+        """Draws per image of the IWAE training bound; 0 when the objective is the ELBO."""
+        return self.iwae_train_samples if self.objective == "iwae" else 0
 
     def lr_at(self, epoch: int) -> float:
         """Adam's learning rate in epoch ``epoch`` (from 0): :func:`learning_rate` of ``lr_schedule``."""
@@ -124,7 +149,7 @@ class TrainConfig:
             top_dim=self.top_dim,
         )
 
-    def objective(self, steps_per_epoch: int) -> Objective:
+    def kl_schedule(self, steps_per_epoch: int) -> Objective:
         """The KL weight schedule: ``beta``, reached over ``anneal_epochs`` epochs of ``steps_per_epoch`` steps."""
         from pp_vae.vae.objective import Objective
 

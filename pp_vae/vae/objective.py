@@ -11,6 +11,10 @@ the VAE itself always defines the ELBO.
 dimension below the floor costs nothing to use and one above it is trained as before. It keeps a rate of at
 least ``lambda`` per dimension when a powerful decoder would otherwise leave ``z`` unused (lecture 5).
 
+Or the objective is the importance-weighted bound (Burda et al. 2016), ``IWAE_K(x) = log (1/K sum_k
+p(x, z_k) / q(z_k | x))`` with ``z_k ~ q(z | x)`` reparameterised (:meth:`VAEFamily.log_weights`,
+:func:`pp_vae.vae.bounds.importance_weighted`): at ``K = 1`` it is the ELBO with its KL sampled at the draw.
+
 The loss is Pyro's ELBO computed by :class:`SyncFreeELBO`: the same number as the member's own
 ``TraceMeanField_ELBO`` or ``Trace_ELBO``, without the reads of the loss back to the host that Pyro's
 ``differentiable_loss`` makes on every step (``torch_item``, ``warn_if_nan``). On a GPU those reads make
@@ -31,6 +35,7 @@ from pyro.poutine.scale_messenger import ScaleMessenger
 from torch import nn
 from torch.distributions import Independent, kl_divergence
 
+from pp_vae.vae.bounds import importance_weighted
 from pp_vae.vae.family import VAEFamily
 from pp_vae.validation import integer_at_least
 
@@ -137,17 +142,26 @@ class TrainingLoss(nn.Module):
 
     Pyro runs the VAE's model and guide as SVI would, and :class:`SyncFreeELBO` adds up the member's ELBO;
     :attr:`kl_weight` is set by the training loop from the :class:`Objective`; ``free_bits`` (nats, 0: off) clamps each
-    latent dimension's minibatch-average KL below (:func:`free_bits_kl`).
+    latent dimension's minibatch-average KL below (:func:`free_bits_kl`). With ``iwae_samples = K >= 1`` the loss is
+    minus the IWAE bound with ``K`` draws per image instead (no KL weight: it must stay 1; no free bits).
     """
 
-    def __init__(self, vae: VAEFamily, free_bits: float = 0.0) -> None:
+    def __init__(self, vae: VAEFamily, free_bits: float = 0.0, iwae_samples: int = 0) -> None:
         super().__init__()
+        integer_at_least("iwae_samples", iwae_samples, 0)
+        if iwae_samples and free_bits:
+            raise ValueError(f"the IWAE bound has no KL term to clamp: free_bits must be 0 with iwae_samples, got {free_bits!r}")
         self.vae = vae
         self.kl_weight = 1.0
+        self.iwae_samples = iwae_samples
         self._estimator = SyncFreeELBO(num_particles=vae.elbo_estimator().num_particles, free_bits=free_bits)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``-L_beta`` of the batch ``x`` at the current KL weight (the plain ELBO at weight 1, the hot path)."""
+        """``-L_beta`` of the batch ``x`` at the current KL weight (the plain ELBO at weight 1, the hot path), or ``-IWAE_K``."""
+        if self.iwae_samples:
+            if self.kl_weight != 1.0:
+                raise ValueError(f"the IWAE bound has no KL weight: kl_weight must be 1, got {self.kl_weight}")
+            return -importance_weighted(self.vae.log_weights(x, self.iwae_samples)).sum()
         if self.kl_weight == 1.0:
             return self._estimator.differentiable_loss(self.vae.model, self.vae.guide, x)
         model = LatentScale(self.kl_weight)(self.vae.model)

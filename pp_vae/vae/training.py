@@ -69,7 +69,8 @@ def train(
     """Train a VAE of ``config.model``'s kind on ``data`` by stochastic VI; checkpoint every epoch into ``out_dir``.
 
     Adam's learning rate in each epoch is ``config.lr_at(epoch)`` (constant, or the IWAE paper's stages), its
-    epsilon ``config.adam_eps``. ``history.train_elbo`` is the training objective (the ELBO when beta = 1 and no annealing);
+    epsilon ``config.adam_eps``. ``history.train_elbo`` is the training objective (the ELBO when beta = 1 and no annealing,
+    the IWAE bound with ``config.iwae_train_samples`` draws under ``objective="iwae"``);
     ``history.test_elbo`` is always the ELBO. Each epoch shuffles with a generator seeded by ``(seed,
     epoch)`` and reseeds Pyro the same way, so a resumed run continues exactly as an uninterrupted one
     would. Ctrl-C, or a checkpoint that cannot be written (:class:`~pp_vae.files.WriteError`), leaves the last
@@ -101,7 +102,7 @@ def train(
     checkpoint = Path(out_dir) / CHECKPOINT if out_dir else None
     progress = progress and parallel.is_main
     steps_per_epoch = -(-data.train.shape[0] // config.batch_size)
-    objective = config.objective(steps_per_epoch)
+    objective = config.kl_schedule(steps_per_epoch)
     use_graph = cuda_graph and torch_device.type == "cuda" and not parallel.grouped and objective.anneal_steps == 0
     optimiser = torch.optim.Adam([p for p in vae.parameters() if p.requires_grad], lr=config.lr, eps=config.adam_eps, capturable=use_graph)
     history = History()
@@ -117,8 +118,11 @@ def train(
             "lr": was["lr"],
             "lr_schedule": was.get("lr_schedule", "constant"),  # written before learning-rate schedules
             "free_bits": was.get("free_bits", 0.0),  # written before free bits
+            "objective": was.get("objective", "elbo"),  # written before the IWAE objective
+            "iwae_train_samples": was.get("iwae_train_samples", 1),
         }
         asked = {**vae.config(), "lr": config.lr, "lr_schedule": config.lr_schedule}
+        asked.update(objective=config.objective, iwae_train_samples=config.iwae_train_samples)
         asked.update(beta=config.beta, anneal_epochs=config.anneal_epochs, free_bits=config.free_bits)
         if trained != asked:
             raise ValueError(f"{checkpoint} was trained with {trained}, not with these options; use another --out")
@@ -134,7 +138,7 @@ def train(
         group["eps"] = config.adam_eps
         group["lr"] = torch.tensor(config.lr, device=torch_device) if lr_on_device else config.lr  # each epoch sets its own
 
-    loss = TrainingLoss(vae, free_bits=config.free_bits)
+    loss = TrainingLoss(vae, free_bits=config.free_bits, iwae_samples=config.training_samples)
     loss_of = parallel.wrap(loss)  # the loss module, or DistributedDataParallel of it: both return the batch's loss
     n = data.train.shape[0]
     validate = is_validation_enabled()

@@ -77,6 +77,10 @@ def test_collapse_gap_and_test_figures_show_their_numbers():
     assert all(left.x1 < right.x0 for left, right in zip(boxes, boxes[1:]))  # no two tick labels overlap
     weights = plots.kl_weight_schedule([0.25, 0.5, 0.75, 1.0, 1.0, 1.0], steps_per_epoch=2).axes[0]
     assert weights.get_ylim()[0] == 0 and weights.get_lines()[0].get_xdata()[-1] == 3.0
+    snr = plots.gradient_snr({1: {"encoder": (0.7, 0.01), "decoder": (5.0, 0.1)}, 50: {"encoder": (0.5, 0.01), "decoder": (12.0, 0.2)}})
+    encoder, decoder = (container.lines[0] for container in snr.axes[0].containers)  # each errorbar's data line
+    assert list(encoder.get_xdata()) == [1, 50] and list(decoder.get_ydata()) == [5.0, 12.0]
+    assert [t.get_text() for t in snr.axes[0].get_legend().get_texts()] == ["encoder", "decoder"]
     result = TwoSampleResult(1.5, 0.01, np.zeros(10), np.zeros(3), np.zeros(3))
     line = plots.permutation_null(result, "t").axes[0].get_lines()[0]
     assert line.get_xdata()[0] == 1.5

@@ -26,7 +26,7 @@ def test_beta_multiplies_the_kl_term_and_the_model_is_untouched():
 
 
 def test_kl_annealing_rises_linearly_to_beta():
-    objective = TrainConfig(anneal_epochs=2, beta=2.0).objective(steps_per_epoch=5)
+    objective = TrainConfig(anneal_epochs=2, beta=2.0).kl_schedule(steps_per_epoch=5)
     weights = [objective.kl_weight(step) for step in range(15)]
     assert weights[:10] == pytest.approx([2.0 * k / 10 for k in range(1, 11)])
     assert weights[10:] == [2.0] * 5

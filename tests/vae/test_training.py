@@ -21,6 +21,36 @@ def test_bad_options_are_named():
         TrainConfig(arch="rnn")
 
 
+def test_the_iwae_objective_is_refused_where_it_would_not_be_read():
+    with pytest.raises(ValueError, match="objective must be one of elbo, iwae, got 'vimco'"):
+        TrainConfig(objective="vimco")
+    with pytest.raises(ValueError, match="iwae_train_samples must be an integer >= 1, got 0"):
+        TrainConfig(objective="iwae", iwae_train_samples=0)
+    with pytest.raises(ValueError, match="iwae_train_samples=5 needs objective='iwae'"):
+        TrainConfig(iwae_train_samples=5)
+    with pytest.raises(ValueError, match="needs beta=1 and anneal_epochs=0, got beta=2.0, anneal_epochs=0"):
+        TrainConfig(objective="iwae", iwae_train_samples=5, beta=2.0)
+    with pytest.raises(ValueError, match="needs beta=1 and anneal_epochs=0, got beta=1.0, anneal_epochs=3"):
+        TrainConfig(objective="iwae", anneal_epochs=3)
+    assert TrainConfig(objective="iwae", iwae_train_samples=5).training_samples == 5 and TrainConfig().training_samples == 0
+
+
+def test_an_iwae_run_steps_on_the_k_sample_bound_and_records_it(digits, tmp_path):
+    """Every step's loss is minus IWAE_K of its batch; the checkpoint's config says so; a resume must repeat it."""
+    from unittest import mock
+
+    from pp_vae.vae.objective import TrainingLoss
+
+    config = TrainConfig(epochs=1, hidden_dim=16, latent_dim=2, objective="iwae", iwae_train_samples=4)
+    with mock.patch.object(TrainingLoss, "forward", autospec=True, side_effect=TrainingLoss.forward) as forward:
+        train(digits, config, device="cpu", out_dir=tmp_path, progress=False)
+    assert {call.args[0].iwae_samples for call in forward.call_args_list} == {4}
+    saved = load_checkpoint(tmp_path / CHECKPOINT)["train_config"]
+    assert (saved["objective"], saved["iwae_train_samples"]) == ("iwae", 4)
+    with pytest.raises(ValueError, match="'objective': 'iwae', 'iwae_train_samples': 4"):
+        train(digits, TrainConfig(epochs=2, hidden_dim=16, latent_dim=2), device="cpu", out_dir=tmp_path, resume=True, progress=False)
+
+
 def test_the_iwae_schedule_is_the_papers_stages_of_3_to_the_i_epochs():
     """Burda et al. (2016): 3^i passes at 0.001 * 10^(-i/7), i = 0..7; epoch -> stage written out by hand."""
     from tests.reference_vae import paper_learning_rate
@@ -75,7 +105,7 @@ def test_each_step_uses_the_objectives_kl_weight(digits, monkeypatch):
     config = TrainConfig(epochs=3, hidden_dim=16, latent_dim=2, beta=2.0, anneal_epochs=2)
     train(digits, config, device="cpu", progress=False)
     steps = -(-digits.train.shape[0] // config.batch_size)
-    objective = config.objective(steps)
+    objective = config.kl_schedule(steps)
     assert seen == [objective.kl_weight(step) for step in range(3 * steps)]
     assert seen[0] == pytest.approx(2.0 / (2 * steps)) and seen[-1] == 2.0
 
