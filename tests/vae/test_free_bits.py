@@ -98,3 +98,9 @@ def test_free_bits_refuse_a_site_without_a_closed_form_kl_by_name():
     vae = build_vae("iaf", 12, latent_dim=2, hidden_dim=8)
     with pytest.raises(ValueError, match="latent site 'z' .* has none"):
         TrainingLoss(vae, free_bits=0.5)(torch.rand(4, 12))
+
+
+def test_the_iwae_loss_refuses_free_bits_by_name():
+    vae = build_vae("vae", 12, latent_dim=2, hidden_dim=8)
+    with pytest.raises(ValueError, match="the IWAE bound has no KL term to clamp: free_bits must be 0 with iwae_samples, got 0.5"):
+        TrainingLoss(vae, free_bits=0.5, iwae_samples=5)

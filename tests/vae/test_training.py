@@ -28,10 +28,13 @@ def test_the_iwae_objective_is_refused_where_it_would_not_be_read():
         TrainConfig(objective="iwae", iwae_train_samples=0)
     with pytest.raises(ValueError, match="iwae_train_samples=5 needs objective='iwae'"):
         TrainConfig(iwae_train_samples=5)
-    with pytest.raises(ValueError, match="needs beta=1 and anneal_epochs=0, got beta=2.0, anneal_epochs=0"):
+    needs = "needs beta=1, anneal_epochs=0 and free_bits=0, got "
+    with pytest.raises(ValueError, match=needs + "beta=2.0, anneal_epochs=0, free_bits=0.0"):
         TrainConfig(objective="iwae", iwae_train_samples=5, beta=2.0)
-    with pytest.raises(ValueError, match="needs beta=1 and anneal_epochs=0, got beta=1.0, anneal_epochs=3"):
+    with pytest.raises(ValueError, match=needs + "beta=1.0, anneal_epochs=3, free_bits=0.0"):
         TrainConfig(objective="iwae", anneal_epochs=3)
+    with pytest.raises(ValueError, match=needs + "beta=1.0, anneal_epochs=0, free_bits=2.0"):
+        TrainConfig(objective="iwae", free_bits=2.0)
     assert TrainConfig(objective="iwae", iwae_train_samples=5).training_samples == 5 and TrainConfig().training_samples == 0
 
 
