@@ -195,3 +195,13 @@ def plain_bounds(vae: PlainVAE, x: torch.Tensor, samples: int, batch: int = 100)
         elbos.append(terms.mean(0))
         iwaes.append(torch.logsumexp(terms, 0) - np.log(samples))
     return torch.cat(elbos).numpy().astype(float), torch.cat(iwaes).numpy().astype(float)
+
+
+def linear_gaussian_vae():
+    """A pp_vae VAE whose decoder is linear and likelihood Gaussian (sigma 0.5): p(x) = N(b, W W^T + sigma^2 I) exactly."""
+    from pp_vae.vae import VAE, VAESpec
+
+    torch.manual_seed(0)
+    vae = VAE(VAESpec(4, latent_dim=2, hidden_dim=8, likelihood="gaussian", sigma=0.5))
+    vae.decoder.net = torch.nn.Linear(2, 4)
+    return vae

@@ -5,19 +5,12 @@ import pytest
 import torch
 from scipy import stats
 
-from pp_vae.vae import VAE, VAESpec, elbo_per_image, iwae_bound
-
-
-def _linear_gaussian_vae():
-    """A VAE whose decoder is linear and likelihood Gaussian: p(x) = N(b, W W^T + sigma^2 I) exactly."""
-    torch.manual_seed(0)
-    vae = VAE(VAESpec(4, latent_dim=2, hidden_dim=8, likelihood="gaussian", sigma=0.5))
-    vae.decoder.net = torch.nn.Linear(2, 4)
-    return vae
+from pp_vae.vae import elbo_per_image, iwae_bound
+from tests.reference_vae import linear_gaussian_vae
 
 
 def test_bounds_are_ordered_below_the_exact_log_likelihood():
-    vae = _linear_gaussian_vae()
+    vae = linear_gaussian_vae()
     x = torch.randn(50, 4, generator=torch.Generator().manual_seed(1))
     W, b = vae.decoder.net.weight.detach().double().numpy(), vae.decoder.net.bias.detach().double().numpy()
     exact = stats.multivariate_normal(b, W @ W.T + 0.25 * np.eye(4)).logpdf(x.double().numpy()).mean()
@@ -32,10 +25,10 @@ def test_bounds_are_ordered_below_the_exact_log_likelihood():
         iwae_bound(vae, x, num_samples=0)
 
 
-def test_prior_sampling_bound_against_closed_forms_of_a_linear_gaussian_vae():
+def test_prior_sampling_bound_against_closed_forms_of_alinear_gaussian_vae():
     from pp_vae.vae import prior_sampling_bound
 
-    vae = _linear_gaussian_vae()
+    vae = linear_gaussian_vae()
     W, b = vae.decoder.net.weight.detach().double().numpy(), vae.decoder.net.bias.detach().double().numpy()
     x = torch.randn(5, 4, generator=torch.Generator().manual_seed(1))
     xs = x.double().numpy()

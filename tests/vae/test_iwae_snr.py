@@ -8,19 +8,12 @@ from pyro.infer import Trace_ELBO
 from scipy import stats
 
 from pp_vae.vae import VAE, TrainingLoss, VAESpec, encoder_and_decoder, gradient_snr, iwae_gradients, signal_to_noise
-
-
-def _linear_gaussian_vae():
-    """A VAE whose decoder is linear and likelihood Gaussian (sigma 0.5): p(x) = N(b, W W^T + sigma^2 I) exactly."""
-    torch.manual_seed(0)
-    vae = VAE(VAESpec(4, latent_dim=2, hidden_dim=8, likelihood="gaussian", sigma=0.5))
-    vae.decoder.net = torch.nn.Linear(2, 4)
-    return vae
+from tests.reference_vae import linear_gaussian_vae
 
 
 def test_iwae_with_one_draw_has_the_elbos_gradient_exactly():
     """K = 1: the same draw gives the same loss and gradient as Pyro's Trace_ELBO (the KL sampled at the draw)."""
-    vae = _linear_gaussian_vae()
+    vae = linear_gaussian_vae()
     x = torch.randn(16, 4, generator=torch.Generator().manual_seed(1))
     weights = list(vae.parameters())
     pyro.set_rng_seed(3)
@@ -35,7 +28,7 @@ def test_iwae_with_one_draw_has_the_elbos_gradient_exactly():
 
 
 def test_the_iwae_training_loss_climbs_to_the_exact_log_likelihood():
-    vae = _linear_gaussian_vae()
+    vae = linear_gaussian_vae()
     x = torch.randn(50, 4, generator=torch.Generator().manual_seed(1))
     W, b = vae.decoder.net.weight.detach().double().numpy(), vae.decoder.net.bias.detach().double().numpy()
     exact = stats.multivariate_normal(b, W @ W.T + 0.25 * np.eye(4)).logpdf(x.double().numpy()).mean()
@@ -52,13 +45,13 @@ def test_the_iwae_training_loss_climbs_to_the_exact_log_likelihood():
         TrainingLoss(vae, iwae_samples=-1)
 
 
-def test_snr_of_one_draw_matches_its_closed_form_on_a_linear_gaussian_vae():
+def test_snr_of_one_draw_matches_its_closed_form_on_alinear_gaussian_vae():
     """K = 1: the gradients for the decoder's bias b and the encoder's loc bias are linear in eps, so mean and sd are known.
 
     d/db_d = sum_i (x_id - W_d z_i - b_d) / s^2 and d/dc = sum_i [W^T (x_i - W z_i - b) / s^2 - z_i] with z_i = loc_i + scale_i eps_i
     (log q at a reparameterised draw does not depend on the loc bias). The estimator divides by the batch size; the SNR does not see it.
     """
-    vae = _linear_gaussian_vae()
+    vae = linear_gaussian_vae()
     x = torch.randn(6, 4, generator=torch.Generator().manual_seed(1))
     s2 = 0.25
     with torch.no_grad():
