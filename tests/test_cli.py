@@ -29,7 +29,7 @@ def test_help_answers_at_once_with_the_registered_choices():
         and "{vae,iaf,ladder,binary}" in result.stdout
         and "{auto,binomial,bernoulli,continuous-bernoulli,gaussian}" in result.stdout
     )
-    assert "{mlp,conv,linear,iwae}" in result.stdout and "{dynamic,fixed,none}" in result.stdout
+    assert "{mlp,conv,linear,iwae,made}" in result.stdout and "{dynamic,fixed,none}" in result.stdout
     assert "--lr-schedule {constant,iwae}" in result.stdout and "--lr-schedule iwae" in result.stdout  # the epilog's reproduction
     assert time.perf_counter() - start < 10  # no torch, PyStan or Pyro import to list the options
     compare_help = " ".join(_cli("compare", "--help", timeout=60).stdout.split())
