@@ -32,7 +32,7 @@ def surprise(p: Any, unit: Unit = "bits") -> np.ndarray | float:
     if np.any(np.isnan(array)) or np.any((array < 0) | (array > 1)):
         raise ValueError(f"p must hold probabilities in [0, 1], got {p!r}")
     with np.errstate(divide="ignore"):
-        value = -np.log(array) * scale
+        value = -np.log(array) * scale + 0.0  # + 0.0: a certain event's -0.0 (minus log 1) prints as 0.00
     return float(value) if value.ndim == 0 else value
 
 

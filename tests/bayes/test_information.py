@@ -22,7 +22,7 @@ PAIRS = [(RNG.dirichlet(np.ones(k)), RNG.dirichlet(np.ones(k))) for k in (2, 3, 
 
 def test_surprise_of_a_fair_coin_is_one_bit_and_of_certainty_zero():
     assert surprise(0.5) == pytest.approx(1.0)
-    assert surprise(1.0) == 0.0
+    assert surprise(1.0) == 0.0 and f"{surprise(1.0):.2f}" == "0.00"  # not -0.00
     assert surprise(0.25, unit="nats") == pytest.approx(np.log(4))
     assert surprise(0.0) == np.inf
 
