@@ -12,8 +12,10 @@ the gradebook; a time-out or a memory overrun kills the run and costs that submi
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -122,19 +124,51 @@ def checkouts() -> tuple[Path, ...]:
 
 
 def set_up_cells(source: Any) -> Any | None:
-    """The instructor's set-up cells of ``source`` (no answer, no test) as a notebook, if they build a Stan program; else None."""
+    """The instructor's set-up cells of ``source`` (no answer, no test) and a cell compiling its Stan programs, as a notebook.
+
+    The programs are the Stan texts written anywhere in ``source`` (:func:`stan_programs_in`), the answers' included:
+    a submission whose program matches one then finds it compiled. None when nothing there mentions Stan.
+    """
     import nbformat
 
     nb = nbformat.from_dict(source)
-    if "stan" not in "".join(c.source for c in nb.cells if c.cell_type == "code"):
+    programs = stan_programs_in(nb)
+    if not programs and "stan" not in "".join(c.source for c in nb.cells if c.cell_type == "code"):
         return None
     given = [c for c in nb.cells if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("solution")]
     nb.cells = [c for c in given if not c.metadata.get("nbgrader", {}).get("grade")]
+    if programs:
+        nb.cells.append(
+            nbformat.v4.new_code_cell(
+                "from pp_vae.stan import compile_program, load_program\n"
+                f"for _code in {programs!r}:\n    compile_program(load_program(_code))"
+            )
+        )
     return nb
 
 
+STAN_PROGRAM = re.compile(r"\bmodel\s*\{")
+"""What marks a string as a Stan program: a ``model`` block."""
+
+
+def stan_programs_in(nb: Any) -> list[str]:
+    """Every string literal in ``nb``'s code cells that holds a Stan program (a ``model`` block), in order, once each."""
+    found: dict[str, None] = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # IPython magics, or a cell a student broke: no literal to read
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and STAN_PROGRAM.search(node.value):
+                found[node.value] = None
+    return list(found)
+
+
 def warm_stan_cache(set_up: Any) -> None:
-    """Run ``set_up`` (:func:`set_up_cells`), trusted, so the Stan programs it builds land in this machine's cache.
+    """Run ``set_up`` (:func:`set_up_cells`), trusted, so the Stan programs it builds or names land in this machine's cache.
 
     Isolated runs read that cache but never write it (:func:`run_isolated`): without this every submission would
     compile the instructor's programs again (about 35 s each). Run once per grading, per machine.

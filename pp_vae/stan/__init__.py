@@ -19,7 +19,7 @@ __getattr__, __dir__, __all__ = attach(
             "stanc_info",
         ],
         "data_block": ["check_data", "validate_data", "parse_data_block", "ExtraDataWarning"],
-        "builds": ["build", "is_cached"],
+        "builds": ["build", "compile_program", "is_cached"],
         "density": ["StanDensity"],
     },
 )

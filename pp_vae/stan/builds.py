@@ -119,6 +119,31 @@ def build(program: StanProgram, data: dict[str, Any], seed: int | None = None, v
     return model
 
 
+def compile_program(program: StanProgram) -> bool:
+    """Compile ``program`` into httpstan's cache without binding data, to warm a machine for later runs; True if it compiled now."""
+    import asyncio
+
+    if is_cached(program):
+        return False
+    with _first_build_lock():
+        if is_cached(program):
+            return False
+        with _quiet_console() as console:
+            status, message = asyncio.run(_post_program(program.code))
+    if status != 201:
+        raise StanProgramError(f"{message}: {console.getvalue().strip()}")
+    return True
+
+
+async def _post_program(code: str) -> tuple[int, str]:
+    """httpstan's answer to compiling ``code`` (201 when built): the first half of ``stan.build``, without the data."""
+    import stan.common
+
+    async with stan.common.HttpstanClient() as client:
+        response = await client.post("/models", json={"program_code": code})
+        return response.status, "" if response.status == 201 else str(response.json().get("message", ""))
+
+
 def _first_build_lock() -> Any:
     """A lock file shared by every process of this user, held while a program compiles.
 

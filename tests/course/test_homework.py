@@ -202,3 +202,17 @@ def test_a_course_folder_or_grades_file_that_cannot_be_written_is_one_line_namin
     with pytest.raises(WriteError, match=f"^cannot write {tmp_path / 'file' / 'sub' / 'grades.csv'}: Not a directory$"):
         homework.export_grades(tmp_path / "file" / "sub" / "grades.csv", tmp_path)
     assert not list(tmp_path.glob("**/.grades.csv*"))
+
+
+def test_grading_compiles_every_stan_program_the_source_writes_before_the_first_submission(graded):
+    """Both hw2 programs (the given centred one, the answer's non-centred one) are found in the source and compiled
+    by the trusted warm-up, so a submission that writes either does not compile it again in its sandbox."""
+    from pp_vae.course.grading_sandbox import set_up_cells, stan_programs_in
+    from pp_vae.stan import is_cached, load_program
+
+    source = nbformat.read(_source("hw2_hierarchical_stan"), as_version=4)
+    programs = stan_programs_in(source)
+    assert [("tau * eta" in p, "theta ~ normal(mu + beta * x, tau)" in p) for p in programs] == [(False, True), (True, False)]
+    assert all(is_cached(load_program(p)) for p in programs)
+    assert "compile_program" in set_up_cells(source).cells[-1].source
+    assert stan_programs_in(nbformat.read(_source("hw1_gamma_poisson"), as_version=4)) == []

@@ -37,3 +37,15 @@ def test_bundled_programs_are_found_and_compile():
     ]
     for name in stan.available_programs():
         assert stan.load_program(name).parameters
+
+
+def test_compiling_a_program_httpstan_refuses_names_its_message():
+    broken = stan.StanProgram("broken", "parameters { real mu }\nmodel { mu ~ normal(0, 1); }", {})
+    with pytest.raises(stan.StanProgramError, match="(?i)syntax error"):
+        stan.compile_program(broken)
+
+
+def test_compiling_a_program_already_in_the_cache_says_it_did_nothing():
+    program = stan.load_program("normal_known_variance")
+    stan.build(program, {"N": 1, "y": [0.0], "prior_mean": 0.0, "prior_sd": 1.0, "noise_sd": 1.0})  # compiled here if it was not already
+    assert stan.is_cached(program) and stan.compile_program(program) is False
