@@ -24,6 +24,7 @@ the host wait for each step to finish, and they forbid recording the step as a C
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,7 @@ from pyro import poutine
 from pyro.distributions.util import scale_and_mask
 from pyro.infer import Trace_ELBO
 from pyro.poutine.scale_messenger import ScaleMessenger
+from pyro.poutine.util import is_validation_enabled, site_is_subsample
 from torch import nn
 from torch.distributions import Independent, kl_divergence
 
@@ -67,6 +69,14 @@ class Objective:
         return float(self.beta) * min(1.0, (step + 1) / self.anneal_steps)
 
 
+def log_prob_sum(site: dict[str, Any]) -> torch.Tensor:
+    """A sample site's scaled and masked log-density, summed: Pyro's ``log_prob_sum``, computed (and kept) if not yet there."""
+    if "log_prob_sum" not in site:
+        log_p = site["fn"].log_prob(site["value"], *site["args"], **site["kwargs"])
+        site["log_prob_sum"] = scale_and_mask(log_p, site["scale"], site["mask"]).sum()
+    return site["log_prob_sum"]
+
+
 def check_free_bits(free_bits: object) -> float:
     """``free_bits`` as a float: a number of nats, zero (off) or positive; anything else is a ``ValueError`` naming it."""
     if isinstance(free_bits, bool) or not isinstance(free_bits, (int, float)) or not (free_bits >= 0 and math.isfinite(free_bits)):
@@ -100,13 +110,13 @@ class SyncFreeELBO(Trace_ELBO):
     def differentiable_loss(self, model: Any, guide: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
         """``-ELBO`` of one batch: a tensor on the data's device, differentiable, with no host synchronisation."""
         loss: Any = 0.0
-        for model_trace, guide_trace in self._get_traces(model, guide, args, kwargs):
+        for model_trace, guide_trace in self._traces(model, guide, args, kwargs):
             elbo: Any = 0.0
             for name, site in model_trace.nodes.items():
-                if site["type"] != "sample":
+                if site["type"] != "sample" or site_is_subsample(site):
                     continue
                 if site["is_observed"]:
-                    elbo = elbo + site["log_prob_sum"]
+                    elbo = elbo + log_prob_sum(site)
                     continue
                 q = guide_trace.nodes[name]
                 if not q["fn"].has_rsample:
@@ -119,12 +129,25 @@ class SyncFreeELBO(Trace_ELBO):
                     kl = scale_and_mask(kl_divergence(q["fn"], site["fn"]), scale=q["scale"], mask=q["mask"])
                     elbo = elbo - kl.sum()
                 except NotImplementedError:
-                    elbo = elbo + site["log_prob_sum"] - q["log_prob_sum"]
+                    elbo = elbo + log_prob_sum(site) - log_prob_sum(q)
             for name, q in guide_trace.nodes.items():  # the guide's auxiliary sites (none in the model): minus log q
-                if q["type"] == "sample" and name not in model_trace.nodes:
-                    elbo = elbo - q["log_prob_sum"]
+                if q["type"] == "sample" and name not in model_trace.nodes and not site_is_subsample(q):
+                    elbo = elbo - log_prob_sum(q)
             loss = loss - elbo / self.num_particles
         return loss
+
+    def _traces(self, model: Any, guide: Any, args: tuple, kwargs: dict) -> Iterator[tuple[Any, Any]]:
+        """Each particle's model and guide traces: Pyro's, checked, while validation is on; else the two traces alone.
+
+        Pyro's (a run's first step) carry every site's log-density; the lean ones (every later step) carry none, and
+        the loss computes the one it reads, the likelihood's (the latent sites' KL is in closed form).
+        """
+        if is_validation_enabled():
+            yield from self._get_traces(model, guide, args, kwargs)
+            return
+        for _ in range(self.num_particles):
+            guide_trace = poutine.trace(guide).get_trace(*args, **kwargs)
+            yield poutine.trace(poutine.replay(model, trace=guide_trace)).get_trace(*args, **kwargs), guide_trace
 
     def _free_bits_term(self, name: str, q: dict[str, Any], site: dict[str, Any]) -> torch.Tensor:
         """The KL term of latent site ``name`` under free bits, times the site's scale (the KL weight)."""
