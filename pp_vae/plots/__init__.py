@@ -43,6 +43,7 @@ __getattr__, __dir__, __all__ = attach(
             "kl_per_dim",
             "kl_weight_schedule",
             "test_elbo_curves",
+            "kl_curves",
             "gap_split",
             "gradient_snr",
             "permutation_null",

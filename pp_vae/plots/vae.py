@@ -205,6 +205,20 @@ def test_elbo_curves(histories: dict[str, History], title: str = "Test ELBO whil
     return fig
 
 
+def kl_curves(paths: dict[str, Sequence[float]], lines: dict[str, float] | None = None, title: str = "Total KL while training") -> Figure:
+    """Each run's total KL per epoch (nats per image), on a log scale so that tenths show beside tens; ``lines``: labelled levels."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    for label, path in paths.items():
+        ax.plot(np.arange(1, len(path) + 1), path, marker="o", markersize=3, label=label)
+    for i, (label, level) in enumerate((lines or {}).items()):
+        ax.axhline(level, color=f"{0.4 + 0.3 * (i % 2)}", linestyle="--", linewidth=1, label=label)
+    ax.set(xlabel="epoch", ylabel="test KL (nats per image)", title=title, yscale="log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def gradient_snr(result: dict[int, dict[str, tuple[float, float]]], title: str = "Gradient SNR against K") -> Figure:
     """The encoder's and the decoder's median gradient SNR (with 2 SE bars) against the IWAE bound's K, log-log."""
     ks = sorted(result)

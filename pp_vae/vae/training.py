@@ -10,6 +10,7 @@ the config's schedule gives the epoch (:func:`pp_vae.vae.config.learning_rate`).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pyro
@@ -32,6 +33,13 @@ def new_vae(data: ImageData, config: TrainConfig, device: torch.device | str = "
     torch.manual_seed(config.seed)
     vae = make_vae(config.model, config.vae_spec(data.input_dim, data.levels, data.image_shape))
     return vae.to(device)
+
+
+def start_from_vae(vae: VAEFamily, source: VAEFamily) -> None:
+    """Copy every weight of ``source`` (model and guide) into ``vae``, which must be the same kind and sizes: a warm start."""
+    if vae.config() != source.config():
+        raise ValueError(f"start_from: the trained VAE is {source.config()}, not the {vae.config()} that the config asks for")
+    vae.load_state_dict(source.state_dict())
 
 
 def _save(
@@ -64,6 +72,8 @@ def train(
     resume: bool = False,
     progress: bool = True,
     generative_from: VAEFamily | None = None,
+    start_from: VAEFamily | None = None,
+    after_epoch: Callable[[int, VAEFamily], None] | None = None,
     cuda_graph: bool = True,
 ) -> tuple[VAEFamily, History]:
     """Train a VAE of ``config.model``'s kind on ``data`` by stochastic VI; checkpoint every epoch into ``out_dir``.
@@ -76,7 +86,9 @@ def train(
     would. Ctrl-C, or a checkpoint that cannot be written (:class:`~pp_vae.files.WriteError`), leaves the last
     complete epoch's checkpoint in place. Launched by ``torchrun``, it
     trains data-parallel; only rank 0 evaluates the test ELBO and writes checkpoints. With ``generative_from``
-    the new VAE adopts that trained VAE's ``p(x, z)``, frozen, and only its guide learns.
+    the new VAE adopts that trained VAE's ``p(x, z)``, frozen, and only its guide learns. With ``start_from`` it starts
+    from all of that trained VAE's weights (same kind and sizes), and all of them learn, under a fresh Adam.
+    ``after_epoch(epoch, vae)`` is called on the main process after each epoch's test ELBO, the VAE in eval mode.
 
     On a GPU each full batch's step is replayed from a CUDA graph (:mod:`pp_vae.vae.graphs`) unless
     ``cuda_graph`` is false, the KL weight is annealed, or the run is data-parallel: the same steps and
@@ -84,6 +96,8 @@ def train(
     """
     from tqdm.auto import tqdm
 
+    if start_from is not None and (resume or generative_from is not None):
+        raise ValueError("start_from starts a new run from a trained VAE's weights: it cannot be combined with resume or generative_from")
     parallel = Parallel.start(resolve_device(device))
     torch_device = parallel.device
     if config.batch_size % parallel.world_size:
@@ -92,6 +106,8 @@ def train(
         )
     pyro.clear_param_store()
     vae = new_vae(data, config, torch_device)
+    if start_from is not None:
+        start_from_vae(vae, start_from)
     frozen = [getattr(vae, name) for name in vae.generative] if generative_from is not None else []
     if generative_from is not None:
         adopt_generative_model(vae, generative_from)
@@ -196,6 +212,8 @@ def train(
             if parallel.is_main:
                 pyro.set_rng_seed(config.seed + 7 * epoch + 1)
                 history.test_elbo.append(elbo_per_image(vae, data.test))
+                if after_epoch is not None:
+                    after_epoch(epoch, vae)
                 if progress:
                     tqdm.write(
                         f"epoch {epoch + 1}: train ELBO {history.train_elbo[-1]:.3f}, test ELBO {history.test_elbo[-1]:.3f} nats/image"

@@ -77,6 +77,9 @@ def test_collapse_gap_and_test_figures_show_their_numbers():
     assert all(left.x1 < right.x0 for left, right in zip(boxes, boxes[1:]))  # no two tick labels overlap
     weights = plots.kl_weight_schedule([0.25, 0.5, 0.75, 1.0, 1.0, 1.0], steps_per_epoch=2).axes[0]
     assert weights.get_ylim()[0] == 0 and weights.get_lines()[0].get_xdata()[-1] == 3.0
+    curves = plots.kl_curves({"a": [0.2, 0.3], "b": [12.0, 17.0]}, lines={"floor": 20.0}).axes[0]
+    assert curves.get_yscale() == "log" and list(curves.get_lines()[1].get_ydata()) == [12.0, 17.0]
+    assert curves.get_lines()[2].get_ydata()[0] == 20.0 and [t.get_text() for t in curves.get_legend().get_texts()] == ["a", "b", "floor"]
     snr = plots.gradient_snr({1: {"encoder": (0.7, 0.01), "decoder": (5.0, 0.1)}, 50: {"encoder": (0.5, 0.01), "decoder": (12.0, 0.2)}})
     encoder, decoder = (container.lines[0] for container in snr.axes[0].containers)  # each errorbar's data line
     assert list(encoder.get_xdata()) == [1, 50] and list(decoder.get_ydata()) == [5.0, 12.0]

@@ -169,3 +169,53 @@ def test_a_recorded_step_follows_the_learning_rate_schedule_and_resumes_on_it(di
     assert resumed.test_elbo == pytest.approx(graphed.test_elbo, abs=0.05)
     _, on_cpu = train(digits, replace(config, epochs=6), device="cpu", out_dir=tmp_path, resume=True, progress=False)
     assert on_cpu.epochs == 6 and on_cpu.test_elbo[:5] == resumed.test_elbo
+
+
+def test_a_run_started_from_a_trained_vae_takes_its_first_step_from_all_its_weights(digits, monkeypatch):
+    """The first loss is evaluated at the source's weights (and not at a fresh seed's); then every weight learns, the source's stay."""
+    import torch
+
+    from pp_vae.vae.objective import TrainingLoss
+
+    config = TrainConfig(epochs=1, hidden_dim=16, latent_dim=2)
+    source, _ = train(digits, TrainConfig(epochs=1, hidden_dim=16, latent_dim=2, beta=50.0), device="cpu", progress=False)
+    kept = {name: value.clone() for name, value in source.state_dict().items()}
+    first, real = [], TrainingLoss.forward
+
+    def spy(self, x):
+        if len(first) < 2:  # the first step's weights, once with start_from and once without
+            first.append({name: value.clone() for name, value in self.vae.state_dict().items()})
+        return real(self, x)
+
+    monkeypatch.setattr(TrainingLoss, "forward", spy)
+    started, _ = train(digits, config, device="cpu", progress=False, start_from=source)
+    fresh, _ = train(digits, config, device="cpu", progress=False)
+    assert first[0].keys() == kept.keys()
+    for name, value in kept.items():
+        torch.testing.assert_close(first[0][name], value, rtol=0, atol=0)
+        torch.testing.assert_close(source.state_dict()[name], value, rtol=0, atol=0)  # copied, not shared: the source is as it was
+    assert any(not torch.equal(first[1][name], value) for name, value in kept.items())  # a fresh run starts elsewhere
+    learned = {name for name, value in started.named_parameters() if not torch.equal(value, kept[name])}
+    assert learned == {name for name, _ in started.named_parameters()}  # decoder and encoder both learn (generative_from freezes one)
+
+
+def test_start_from_refuses_a_vae_of_other_sizes_and_the_options_it_cannot_combine_with(digits):
+    source, _ = train(digits, TrainConfig(epochs=1, hidden_dim=16, latent_dim=2), device="cpu", progress=False)
+    for options, differing in ((dict(hidden_dim=8), "'hidden_dim': 8"), (dict(hidden_dim=16, arch="iwae"), "'arch': 'iwae'")):
+        with pytest.raises(ValueError, match=f"start_from: the trained VAE is .*'hidden_dim': 16.*, not the .*{differing}"):
+            train(digits, TrainConfig(epochs=1, latent_dim=2, **options), device="cpu", progress=False, start_from=source)
+    config = TrainConfig(epochs=1, hidden_dim=16, latent_dim=2)
+    for other in (dict(resume=True), dict(generative_from=source)):
+        with pytest.raises(ValueError, match="start_from .* cannot be combined with resume or generative_from"):
+            train(digits, config, device="cpu", progress=False, start_from=source, **other)
+
+
+def test_after_epoch_sees_each_epoch_and_the_vae_in_eval_mode_that_train_returns(digits):
+    seen = []
+
+    def record(epoch, vae):
+        seen.append((epoch, vae.training, float(vae.kl_per_dim(digits.test).sum())))
+
+    vae, history = train(digits, TrainConfig(epochs=3, hidden_dim=16, latent_dim=2), device="cpu", progress=False, after_epoch=record)
+    assert [(epoch, training) for epoch, training, _ in seen] == [(0, False), (1, False), (2, False)] and history.epochs == 3
+    assert seen[-1][2] == float(vae.kl_per_dim(digits.test).sum()) and seen[0][2] != seen[-1][2]
