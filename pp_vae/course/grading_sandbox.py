@@ -127,16 +127,17 @@ def set_up_cells(source: Any) -> Any | None:
     """The instructor's set-up cells of ``source`` (no answer, no test) and a cell compiling its Stan programs, as a notebook.
 
     The programs are the Stan texts written anywhere in ``source`` (:func:`stan_programs_in`), the answers' included:
-    a submission whose program matches one then finds it compiled. None when nothing there mentions Stan.
+    a submission whose program matches one then finds it compiled. None when there is nothing of Stan to build (no
+    program written, no set-up cell that uses Stan): a warm-up kernel costs seconds for nothing.
     """
     import nbformat
 
     nb = nbformat.from_dict(source)
     programs = stan_programs_in(nb)
-    if not programs and "stan" not in "".join(c.source for c in nb.cells if c.cell_type == "code"):
-        return None
     given = [c for c in nb.cells if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("solution")]
     nb.cells = [c for c in given if not c.metadata.get("nbgrader", {}).get("grade")]
+    if not programs and not USES_STAN.search("\n".join(c.source for c in nb.cells)):
+        return None
     if programs:
         nb.cells.append(
             nbformat.v4.new_code_cell(
@@ -146,6 +147,9 @@ def set_up_cells(source: Any) -> Any | None:
         )
     return nb
 
+
+USES_STAN = re.compile(r"\bstan\b|\bfit_nuts\(|_stan\(")
+"""What marks a set-up cell as one that may build a Stan program: the ``stan`` module, NUTS or a ``*_stan`` helper."""
 
 STAN_PROGRAM = re.compile(r"\bmodel\s*\{")
 """What marks a string as a Stan program: a ``model`` block."""

@@ -215,4 +215,6 @@ def test_grading_compiles_every_stan_program_the_source_writes_before_the_first_
     assert [("tau * eta" in p, "theta ~ normal(mu + beta * x, tau)" in p) for p in programs] == [(False, True), (True, False)]
     assert all(is_cached(load_program(p)) for p in programs)
     assert "compile_program" in set_up_cells(source).cells[-1].source
-    assert stan_programs_in(nbformat.read(_source("hw1_gamma_poisson"), as_version=4)) == []
+    hw1, hw3 = (nbformat.read(_source(name), as_version=4) for name in ("hw1_gamma_poisson", "hw3_meanfield_guide"))
+    assert stan_programs_in(hw1) == [] and set_up_cells(hw1) is None  # nothing of Stan: no warm-up kernel at all
+    assert "stan.build(" in "".join(c.source for c in set_up_cells(hw3).cells)  # a set-up cell that builds one: warmed

@@ -69,10 +69,12 @@ def test_a_failing_fit_is_reported_not_lost(tmp_path):
 def test_nuts_is_calibrated_on_the_noncentred_eight_schools():
     from pp_vae.inference.calibration import calibrate_stan
 
-    result = calibrate_stan("eight_schools_noncentered", simulations=100, draws=99, seed=0, progress=False)
-    assert result.method == "nuts" and result.simulations == 100 and not result.failures
+    # 40 worlds, not lecture 9's 50 from seed 0: the machinery's power is tested above on exact posteriors; here that
+    # Stan's NUTS runs through it, world after world, and passes (lecture 9 shows what 50 and 100 worlds can detect)
+    result = calibrate_stan("eight_schools_noncentered", simulations=40, draws=99, seed=1, progress=False)
+    assert result.method == "nuts" and result.simulations == 40 and not result.failures
     for name in ("mu", "tau", "theta[1]"):
-        # ten bins of ten expected ranks each: at the 0.001 level a calibrated sampler fails one time in a thousand
+        # at the 0.001 level a calibrated sampler fails one time in a thousand
         assert result.uniformity_p_value(name) > 0.001, name
     # the same compiled model still works in-process afterwards (fits run from a worker thread once crashed it here)
     from pp_vae.models import get_model
