@@ -10,14 +10,16 @@ HEAVIEST_FIRST = (
     "tests/course/test_homework_mistakes.py",
     "notebooks/09_vi_meets_mcmc.ipynb",
     "tests/course/test_homework.py",
-    "notebooks/08_rate_and_codes.ipynb",
-    "notebooks/06_vae_limits.ipynb",
-    "notebooks/04_amortised_vae.ipynb",
-    "notebooks/05_vae_variants.ipynb",
-    "notebooks/07_elbo_em_ppca.ipynb",
     "tests/test_cli.py",
+    "notebooks/05_vae_variants.ipynb",
+    "notebooks/08_rate_and_codes.ipynb",
+    "notebooks/04_amortised_vae.ipynb",
+    "notebooks/06_vae_limits.ipynb",
+    "tests/inference/test_comparison.py",
     "notebooks/03_mean_field_vi.ipynb",
+    "tests/course/test_homework_isolation.py",
     "notebooks/02_mcmc_with_stan.ipynb",
+    "notebooks/07_elbo_em_ppca.ipynb",
 )
 """The modules that take minutes, longest first (as measured in a full run): ``make test`` hands them out first.
 
