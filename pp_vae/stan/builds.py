@@ -107,9 +107,7 @@ def build(program: StanProgram, data: dict[str, Any], seed: int | None = None, v
     Fits of the returned model are not cached: each ``sample`` samples (see :func:`_hold_fits_in_memory`).
     """
     _hold_fits_in_memory()
-    cached = is_cached(program)
-    with contextlib.nullcontext() if cached else _first_build_lock():  # one compiler at a time across processes
-        cached = is_cached(program)  # another process may have built it while this one waited
+    with _first_build(program) as cached:
         if verbose and not cached:
             print(f"Building Stan program {program.name!r} (first build: about 35 s; cached afterwards)...", file=sys.stderr, flush=True)
         start = time.perf_counter()
@@ -123,10 +121,8 @@ def compile_program(program: StanProgram) -> bool:
     """Compile ``program`` into httpstan's cache without binding data, to warm a machine for later runs; True if it compiled now."""
     import asyncio
 
-    if is_cached(program):
-        return False
-    with _first_build_lock():
-        if is_cached(program):
+    with _first_build(program) as cached:
+        if cached:
             return False
         with _quiet_console() as console:
             status, message = asyncio.run(_post_program(program.code))
@@ -142,6 +138,20 @@ async def _post_program(code: str) -> tuple[int, str]:
     async with stan.common.HttpstanClient() as client:
         response = await client.post("/models", json={"program_code": code})
         return response.status, "" if response.status == 201 else str(response.json().get("message", ""))
+
+
+@contextlib.contextmanager
+def _first_build(program: StanProgram) -> Iterator[bool]:
+    """Whether ``program`` is compiled already, asked again under the build lock when it was not.
+
+    Held under :func:`_first_build_lock` (one compiler at a time across processes) while it may compile; the second
+    question is for another process that built it while this one waited.
+    """
+    if is_cached(program):
+        yield True
+        return
+    with _first_build_lock():
+        yield is_cached(program)
 
 
 def _first_build_lock() -> Any:
